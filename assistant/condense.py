@@ -1,0 +1,109 @@
+"""Resolve follow-up questions against the chat history, without an LLM.
+
+A follow-up such as 「那开工了多少个？」 or 「那太原呢？」 only makes sense after
+the previous question.  ``condense`` carries what the previous question was
+about (places, period, corpus terms, its subject words) into a context string,
+and its kind of question (多少 / 哪些) when the follow-up has none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.query import PERIODS, YEAR_RE, find_places
+
+FOLLOW_UP_START = re.compile(r"^(那么|那|其中|它们|它|他们|这些|这个|该|此|还有|另外|同时|and |what about |how about )", re.I)
+INTENT_SUFFIXES = (("多少", "是多少？"), ("几", "是多少？"), ("哪些", "有哪些？"), ("哪几", "有哪些？"), ("什么", "是什么？"))
+_FILLER = re.compile(r"[那么呢吗的情况？?。，,！!\s]|what about|how about", re.I)
+
+
+@dataclass(frozen=True)
+class Condensed:
+    question: str  # the question to answer (rewritten when it only swapped the place)
+    context: str = ""  # carried from earlier turns: searched, weighted low when answering
+
+    @property
+    def full(self) -> str:
+        return f"{self.context} {self.question}".strip()
+
+
+def _user_turns(history: list) -> list[str]:
+    """Previous user questions from either plain strings or {role, content}/{question} dicts."""
+    out = []
+    for turn in history or []:
+        if isinstance(turn, str):
+            out.append(turn)
+        elif isinstance(turn, dict):
+            if turn.get("role") in (None, "user") and (turn.get("content") or turn.get("question")):
+                out.append(str(turn.get("content") or turn.get("question")))
+        elif isinstance(turn, (list, tuple)) and turn:
+            out.append(str(turn[0]))  # (user, assistant) pairs
+    return [t for t in out if t.strip()]
+
+
+def _swap_place(previous: str, old: tuple[str, ...], new: str) -> str:
+    """「吕梁市“三个一批”…」 with 吕梁 → 太原."""
+    short_new = new[:-1] if new.endswith("市") else new
+    out = previous
+    for place in old:
+        short_old = place[:-1] if place.endswith("市") else place
+        out = out.replace(place, new).replace(short_old, short_new)
+    return out
+
+
+def is_follow_up(question: str, previous: str, terms: frozenset[str]) -> bool:
+    if FOLLOW_UP_START.match(question.strip()):
+        return True
+    q = question.strip()
+    if len(q) <= 6 and q.endswith(("呢？", "呢?", "呢")):
+        return True
+    has_own_subject = bool(find_places(q)) or any(t in q for t in terms)
+    return not has_own_subject and bool(find_places(previous)) and len(q) <= 20
+
+
+def condense(question: str, history: list, terms: frozenset[str] = frozenset()) -> Condensed:
+    """Rewrite a follow-up into a standalone question plus carried context.
+
+    >>> condense("那太原呢？", ["吕梁市“三个一批”活动签约投资额是多少？"]).question
+    '太原市“三个一批”活动签约投资额是多少？'
+    >>> c = condense("那开工了多少个？", ["吕梁市“三个一批”活动签约了多少个项目？"], frozenset({"三个一批"}))
+    >>> c.context, c.question
+    ('吕梁市 “三个一批” 活动签约', '那开工了多少个？')
+    >>> condense("吕梁市有几个开发区？", ["太原有哪些专业镇？"]).context
+    ''
+    """
+    turns = _user_turns(history)
+    if not turns:
+        return Condensed(question)
+    previous = condense(turns[-1], turns[:-1], terms).full if len(turns) > 1 else turns[-1]
+    if not is_follow_up(question, previous, terms):
+        return Condensed(question)
+
+    places_now, places_before = find_places(question), find_places(previous)
+    leftover = _FILLER.sub("", question)
+    if places_now and places_before and leftover and all(leftover.replace(p[:-1], "").replace(p, "") == "" for p in places_now[:1]):
+        # 「那太原呢？」: the same question about another place.
+        return Condensed(_swap_place(previous, places_before, places_now[0]))
+
+    carried: list[str] = []
+    if not places_now:
+        carried += list(places_before)
+    carried += [f"“{t}”" for t in sorted(terms, key=len, reverse=True) if t in previous and t not in question][:2]
+    carried += [p for p in PERIODS if p in previous and p not in question]
+    carried += [y + "年" for y in YEAR_RE.findall(previous) if y not in question]
+    # The previous question's subject words, minus places/terms already carried and question words.
+    # The noun after 什么/哪些 names the kind of answer wanted (措施), not the subject: drop it.
+    rest = re.sub(r"(什么|哪些|哪几个?|多少|几)[\u4e00-\u9fffA-Za-z]{0,2}", " ", previous)
+    for c in carried:
+        rest = rest.replace(c.strip("“”"), " ")
+    for p in places_before:
+        rest = rest.replace(p, " ").replace(p[:-1], " ")
+    rest = re.sub(r"多少|几个|几|哪些|哪几|什么|怎么|如何|是|有|了|的|吗|呢|跟|和|与|在|里|哪里|哪个|[？?，,。“”\s]", " ", rest)
+    carried += [w for w in rest.split() if len(w) >= 2 and w not in question][:4]
+
+    suffix = ""
+    if not any(w in question for w, _ in INTENT_SUFFIXES):
+        suffix = next((s for w, s in INTENT_SUFFIXES if w in previous), "")
+    text = question.rstrip("？?").removesuffix("呢") + suffix if suffix else question
+    return Condensed(text, " ".join(dict.fromkeys(carried)))

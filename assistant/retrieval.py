@@ -1,0 +1,192 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (jieba) fused by RRF, then reranked.
+
+The default rerank is cheap and deterministic: it adds evidence the fused
+rank cannot see — does the passage name the asked place, the asked period
+(2021年 vs 2020年, 一季度 vs 全年), the question's corpus terms, a figure of the
+asked unit?  A sentence-transformers ``CrossEncoder`` can replace it.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from assistant.query import YEAR_RE, QueryAnalysis, find_figures
+from index.fusion import rrf
+from index.store import BulletinIndex, Filter
+from index.types import Chunk, Hit
+
+QUARTERS = ("一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "前三季度", "全年")
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    mode: str = "hybrid"  # dense | bm25 | hybrid
+    rerank: str = "heuristic"  # none | heuristic | CrossEncoder name or path
+    dense_k: int = 30
+    bm25_k: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rerank_top_n: int = 30
+
+    @classmethod
+    def from_settings(cls, settings) -> RetrievalConfig:  # noqa: ANN001
+        return cls(
+            rerank=settings.rerank,
+            dense_k=settings.dense_k,
+            bm25_k=settings.bm25_k,
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+            rerank_top_n=settings.rerank_top_n,
+        )
+
+
+def mentions(chunk: Chunk, place: str) -> bool:
+    """Does a passage concern ``place`` (its article's city, or named in its text/context)?"""
+    short = place[:-1] if place.endswith(("市", "省")) and len(place) > 2 else place
+    return chunk.city == place or short in chunk.text or short in chunk.context
+
+
+def period_match(analysis: QueryAnalysis, text: str) -> float:
+    """+1 per asked year/period the text states, -1 per asked one it contradicts.
+
+    >>> from assistant.query import analyse
+    >>> period_match(analyse("2021年销量"), "2021年，宝马销量"), period_match(analyse("2021年销量"), "2020年，宝马销量")
+    (1.0, -1.0)
+    """
+    score = 0.0
+    if analysis.years:
+        stated = {int(y) for y in YEAR_RE.findall(text)}
+        for year in analysis.years:
+            if year in stated:
+                score += 1.0
+            elif stated:
+                score -= 1.0
+    for period in analysis.periods:
+        if period in text:
+            score += 1.0
+        elif period in QUARTERS and any(q in text for q in QUARTERS if q != period):
+            score -= 1.0
+    return score
+
+
+class Reranker(ABC):
+    name: str
+
+    @abstractmethod
+    def rerank(self, analysis: QueryAnalysis, hits: list[Hit]) -> list[Hit]:
+        """Return the hits reordered (ranks renumbered from 1)."""
+
+
+def _renumber(scored: list[tuple[Hit, float]], stage: str) -> list[Hit]:
+    scored.sort(key=lambda hs: (-hs[1], hs[0].rank, hs[0].chunk.id))
+    return [
+        Hit(chunk=h.chunk, score=s, rank=i, scores={**h.scores, stage: round(s, 6)})
+        for i, (h, s) in enumerate(scored, 1)
+    ]
+
+
+class HeuristicReranker(Reranker):
+    """Fused score plus bonuses for place, period, corpus terms and figure units."""
+
+    name = "heuristic"
+
+    def __init__(self, w_place: float = 0.5, w_period: float = 0.6, w_terms: float = 0.5, w_unit: float = 0.3) -> None:
+        self.w_place, self.w_period, self.w_terms, self.w_unit = w_place, w_period, w_terms, w_unit
+
+    def score(self, analysis: QueryAnalysis, hit: Hit, top: float) -> float:
+        chunk = hit.chunk
+        text = f"{chunk.context}\n{chunk.text}"
+        s = hit.score / top if top > 0 else 0.0
+        if analysis.places:
+            s += self.w_place * (sum(mentions(chunk, p) for p in analysis.places) / len(analysis.places) - 0.5)
+        s += self.w_period * period_match(analysis, text)
+        if analysis.terms:
+            s += self.w_terms * sum(t in text for t in analysis.terms) / len(analysis.terms)
+        if analysis.figure_intent and analysis.units:
+            if any(u in analysis.units for _, u in find_figures(chunk.text)):
+                s += self.w_unit
+        return s
+
+    def rerank(self, analysis: QueryAnalysis, hits: list[Hit]) -> list[Hit]:
+        top = max((h.score for h in hits), default=0.0)
+        return _renumber([(h, self.score(analysis, h, top)) for h in hits], "rerank")
+
+
+class CrossEncoderReranker(Reranker):
+    """A sentence-transformers CrossEncoder (e.g. BAAI/bge-reranker-base) over (question, passage)."""
+
+    def __init__(self, model_name: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.name = model_name
+        self._model = CrossEncoder(model_name, device="cpu")
+
+    def rerank(self, analysis: QueryAnalysis, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return []
+        pairs = [(analysis.search_text, h.chunk.indexed_text) for h in hits]
+        scores = self._model.predict(pairs, show_progress_bar=False)
+        return _renumber([(h, float(s)) for h, s in zip(hits, scores)], "rerank")
+
+
+def make_reranker(name: str) -> Reranker | None:
+    if name in ("", "none"):
+        return None
+    if name == "heuristic":
+        return HeuristicReranker()
+    return CrossEncoderReranker(name)
+
+
+class Retriever:
+    def __init__(self, index: BulletinIndex, config: RetrievalConfig, reranker: Reranker | None = None) -> None:
+        self.index = index
+        self.config = config
+        self.reranker = reranker if reranker is not None else make_reranker(config.rerank)
+
+    def search(
+        self, analysis: QueryAnalysis, k: int, flt: Filter | None = None, timings: dict[str, float] | None = None
+    ) -> list[Hit]:
+        cfg = self.config
+        timings = {} if timings is None else timings
+        chunks = self.index.chunks
+        t0 = time.perf_counter()
+        dense = self.index.dense(analysis.search_text, cfg.dense_k, flt) if cfg.mode in ("dense", "hybrid") else []
+        t1 = time.perf_counter()
+        bm25 = self.index.keyword(analysis.search_text, cfg.bm25_k, flt) if cfg.mode in ("bm25", "hybrid") else []
+        t2 = time.perf_counter()
+        timings["dense_ms"] = (t1 - t0) * 1000
+        timings["bm25_ms"] = (t2 - t1) * 1000
+        dense_scores, bm25_scores = dict(dense), dict(bm25)
+        if cfg.mode == "dense":
+            fused = dense
+        elif cfg.mode == "bm25":
+            fused = bm25
+        else:
+            fused = rrf(
+                [[i for i, _ in dense], [i for i, _ in bm25]], k=cfg.rrf_k, weights=[cfg.dense_weight, cfg.bm25_weight]
+            )
+        hits = [
+            Hit(
+                chunk=chunks[cid],
+                score=score,
+                rank=rank,
+                scores={
+                    k: v
+                    for k, v in (("dense", dense_scores.get(cid)), ("bm25", bm25_scores.get(cid)), ("fused", score))
+                    if v is not None
+                },
+            )
+            for rank, (cid, score) in enumerate(fused, 1)
+            if cid in chunks
+        ]
+        if self.reranker is not None and hits:
+            head, tail = hits[: cfg.rerank_top_n], hits[cfg.rerank_top_n :]
+            head = self.reranker.rerank(analysis, head)
+            hits = head + [Hit(h.chunk, h.score, len(head) + i, h.scores) for i, h in enumerate(tail, 1)]
+        timings["rerank_ms"] = (time.perf_counter() - t2) * 1000
+        return hits[:k]
+

