@@ -101,7 +101,11 @@ class BulletinAssistant:
             refuse_below=self.settings.refuse_below,
             corpus_years=years,
             known_places=lambda p: p in known,
+            in_corpus=self._in_corpus,
         )
+
+    def _in_corpus(self, text: str) -> bool:
+        return any(text in c.text for c in self.index.chunks.values())
 
     def _corpus_facts_cached(self) -> tuple[frozenset[int], set[str]]:
         generation = self.index.catalog.generation

@@ -107,13 +107,24 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, lexicon: Lexicon, df: Callable[[str], int], n_docs: int, refuse_below: float = 0.5,
-                 corpus_years: frozenset[int] = frozenset(), known_places: Callable[[str], bool] | None = None) -> None:
+                 corpus_years: frozenset[int] = frozenset(), known_places: Callable[[str], bool] | None = None,
+                 in_corpus: Callable[[str], bool] | None = None) -> None:
         self.lexicon = lexicon
         self.df = df
         self.n_docs = max(n_docs, 1)
         self.refuse_below = refuse_below
         self.corpus_years = corpus_years
         self.known_places = known_places
+        self.in_corpus = in_corpus
+
+    def _paraphrasable(self, term: str) -> bool:
+        """A quoted term the bulletins never use, made only of words they do use (「投产一批」 for
+        投产项目), may be the asker's paraphrase: it is then searched, not required.  A term with
+        a word the corpus never uses (「人才强市」) stays required, so made-up policies are refused."""
+        if self.in_corpus is None or self.in_corpus(term):
+            return False
+        tokens = [t for t in self.lexicon.tokenize(term) if t not in STOPWORDS]
+        return bool(tokens) and all(self.df(t) > 0 for t in tokens)
 
     def idf(self, token: str) -> float:
         return math.log(1 + (self.n_docs + 1) / (self.df(token) + 0.5))
@@ -129,8 +140,10 @@ class ExtractiveAnswerer:
         answer wanted (措施, 计划, 领域), so neither is required.
         """
         nouns = self.lexicon.nouns(analysis.search_text)
-        asked = set(re.findall(r"(?:什么|哪些|哪几|哪个|哪家|几个|多少)([\u4e00-\u9fff]{2,4})", analysis.search_text))
-        asked = {w for a in asked for w in nouns if a.startswith(w)}
+        text = analysis.search_text
+        asked = set(re.findall(r"(?:什么|哪些|哪几|哪个|哪家|几个|多少)([\u4e00-\u9fff]{2,4})", text))
+        asked |= set(re.findall(r"([\u4e00-\u9fff]{2,4})(?:叫什么|是什么|是哪|有哪些|有什么)", text))
+        asked = {w for a in asked for w in nouns if w in a}
         return [k for k in keywords if self.is_rare(k) and k in nouns and k not in asked]
 
     # --- the question's keywords ------------------------------------------
@@ -163,7 +176,7 @@ class ExtractiveAnswerer:
             if not mentions(chunk, place):
                 return f"未涉及{place}"
         for term in analysis.terms:
-            if term not in scope:
+            if term not in scope and not self._paraphrasable(term):
                 return f"未提及“{term}”"
         for number in analysis.numbers:
             if number not in sentence:
@@ -356,6 +369,11 @@ class ExtractiveAnswerer:
         return Draft(parts=parts, confidence=round(confidence, 4))
 
     def _part(self, analysis: QueryAnalysis, keywords: dict[str, float], s: _Sentence, hits: list[Hit]) -> Part:
+        # Within the chosen sentence, the follow-up's own words pick the clauses: after
+        # 「…签约投资额是多少？」, 「那开工了多少个？」 wants 开工项目10个, not the carried 签约.
+        own = {k: w for k, w in keywords.items() if w >= self.idf(k) - 1e-9}
+        if own and own.keys() != keywords.keys() and self._covered(own, s.text):
+            keywords = own
         i, j = self._window(analysis, keywords, s.clauses)
         body = "".join(s.clauses[i:j])
         if i > 0:

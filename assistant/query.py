@@ -137,10 +137,11 @@ def translate_terms(question: str) -> str:
     lowered = question.lower().replace("’", "'")
     found: list[tuple[int, str]] = []
     for en, zh in glossary():
-        pos = lowered.find(en)
-        if pos != -1:
-            found.append((pos, zh))
-            lowered = lowered[:pos] + " " * len(en) + lowered[pos + len(en) :]
+        # Whole words only: 「solar」 must not fire inside 「JinkoSolar」.
+        m = re.search(rf"(?<![a-z]){re.escape(en)}(?![a-z])", lowered)
+        if m:
+            found.append((m.start(), zh))
+            lowered = lowered[: m.start()] + " " * len(en) + lowered[m.end() :]
     return " ".join(zh for _, zh in sorted(found))
 
 

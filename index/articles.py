@@ -180,7 +180,9 @@ def split_paragraphs(raw: str) -> tuple[list[tuple[str, bool, int]], list[str]]:
         if buf is None:
             new_paragraph = True
         elif not wrapped:
-            new_paragraph = blank_before or ends_sentence(last_line)
+            # One paragraph per line: a short line that stops mid-sentence (a title such as
+            # 「晋中市开发区工作情况」, 「二是优化营商环境：」) is still a line of its own.
+            new_paragraph = blank_before or ends_sentence(last_line) or len(last_line.strip()) < full_width
         elif blank_before:
             # A blank line after a full line that stops mid-sentence is a page break.
             new_paragraph = ends_sentence(last_line) or len(last_line.strip()) < full_width
@@ -194,7 +196,8 @@ def split_paragraphs(raw: str) -> tuple[list[tuple[str, bool, int]], list[str]]:
         last_line = stripped
         blank_before = False
     flush()
-    return paragraphs, titles
+    # A running title written as a markdown heading (docx Title, html <h1>) names the issue without its "#".
+    return paragraphs, [md.group(2) if (md := MD_HEADING_RE.match(t)) else t for t in titles]
 
 
 # ---------------------------------------------------------------------------

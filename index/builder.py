@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import sys
 import time
@@ -113,6 +114,7 @@ class Builder:
         files = list(iter_corpus_files(root))
         for path in tqdm(files, desc="reading", unit="file", file=sys.stderr, disable=not self.show_progress, leave=False):
             rel = path.relative_to(base).as_posix()
+            entry = manifest.get(path.name)
             try:
                 sha = _sha256(path)
             except OSError as exc:
@@ -120,13 +122,15 @@ class Builder:
                 if rel in catalog_sources:
                     seen.add(rel)  # keep what was indexed before
                 continue
+            if entry:  # a manifest edit (city, title) changes the file's chunks too
+                sha = hashlib.sha256(f"{sha}\x00{json.dumps(entry, sort_keys=True)}".encode()).hexdigest()
             if not force and rel in catalog_sources and catalog_sources[rel].sha256 == sha:
                 seen.add(rel)
                 report.files_unchanged += 1
                 report.articles += catalog_sources[rel].articles
                 continue
             try:
-                bulletin = load_file(path, rel, manifest.get(path.name))
+                bulletin = load_file(path, rel, entry)
             except SkipFile as exc:
                 report.skipped.append(Skipped(rel, str(exc)))
                 if rel in catalog_sources:
@@ -215,7 +219,10 @@ class Builder:
             index.dense_store.ensure(versions)
             all_new = [c for _, cs, _ in changed.values() for c in cs]
             present = index.dense_store.has([c.id for c in all_new])
-            todo = list({c.id: c for c in all_new if c.id not in present}.values())
+            # An id covers source, offsets and text, not the context (city, title, section, item)
+            # embedded with the text and kept as Chroma metadata: re-embed a kept id whose chunk changed.
+            committed = index.catalog.get([c.id for c in all_new if c.id in present])
+            todo = list({c.id: c for c in all_new if c.id not in present or committed.get(c.id, c) != c}.values())
             if todo:
                 with self._bar(len(todo), "embedding") as bar:
                     vectors = embedder.embed_passages(

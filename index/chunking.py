@@ -19,14 +19,14 @@ from index.cleaning import split_sentences
 from index.types import Chunk
 
 CHUNKER_NAME = "zh-sentences"
-CHUNKER_REVISION = 2  # bump on any change that alters chunks
+CHUNKER_REVISION = 3  # bump on any change that alters chunks
 
 
 def chunker_version(chunk_chars: int) -> str:
     """Version string stored with an index; it changes whenever chunks would change.
 
     >>> chunker_version(200)
-    'zh-sentences/2/200'
+    'zh-sentences/3/200'
     """
     return f"{CHUNKER_NAME}/{CHUNKER_REVISION}/{chunk_chars}"
 
@@ -68,13 +68,19 @@ def group_sentences(spans: list[tuple[int, int]], target: int, keep_first_with_n
     return [(a, b) for a, b in groups]
 
 
+def _is_heading_only(para: Paragraph) -> bool:
+    """An item heading printed as a paragraph of its own (「一是加快项目建设。」 alone on a line)."""
+    return bool(para.section) and bool(ITEM_RE.match(para.text)) and len(split_sentences(para.text)) == 1
+
+
 def _paragraph_chunks(
-    bulletin: Bulletin, article: Article, para: Paragraph, target: int
+    bulletin: Bulletin, article: Article, para: Paragraph, target: int, lead: Paragraph | None = None
 ) -> Iterator[Chunk]:
+    """Chunks of one paragraph; a heading-only ``lead`` paragraph joins its first chunk."""
     spans = split_sentences(para.text)
     is_item_start = bool(ITEM_RE.match(para.text)) and bool(para.section)
     context = " · ".join(x for x in (article.city, article.title, para.section, para.item) if x)
-    for a, b in group_sentences(spans, target, keep_first_with_next=is_item_start):
+    for n, (a, b) in enumerate(group_sentences(spans, target, keep_first_with_next=is_item_start)):
         # Trim surrounding whitespace without losing offset accuracy.
         while a < b and para.text[a].isspace():
             a += 1
@@ -82,12 +88,16 @@ def _paragraph_chunks(
             b -= 1
         if a == b:
             continue
-        text = para.text[a:b]
+        text, original = para.text[a:b], para.original_span(a, b)
         start, end = para.start + a, para.start + b
+        if lead is not None and n == 0:
+            # Never leave an item heading alone: it shares a chunk with the item's first sentence.
+            start = lead.start
+            text, original = f"{lead.text}\n{para.text[:b]}", f"{lead.original}\n{para.original_span(0, b)}"
         yield Chunk(
             id=chunk_id(bulletin.source, article.index, start, end, text),
             text=text,
-            original=para.original_span(a, b),
+            original=original,
             context=context,
             source=bulletin.source,
             article_index=article.index,
@@ -129,9 +139,15 @@ def chunk_bulletin(bulletin: Bulletin, target_chars: int) -> list[Chunk]:
     """All chunks of a bulletin, in reading order, then its 供稿 lines and its running title."""
     chunks: list[Chunk] = []
     for article in bulletin.articles:
-        for para in article.paragraphs:
-            if not para.is_heading:
-                chunks.extend(_paragraph_chunks(bulletin, article, para, target_chars))
+        body = [p for p in article.paragraphs if not p.is_heading]
+        lead: Paragraph | None = None
+        for i, para in enumerate(body):
+            follower = body[i + 1] if i + 1 < len(body) else None
+            if _is_heading_only(para) and follower is not None and follower.item == para.item and lead is None:
+                lead = para
+                continue
+            chunks.extend(_paragraph_chunks(bulletin, article, para, target_chars, lead))
+            lead = None
         if article.source_unit:
             chunks.append(_metadata_chunk(bulletin, article, "供稿", f"供稿：{article.source_unit}"))
     if bulletin.issue_title:

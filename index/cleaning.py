@@ -66,6 +66,9 @@ _FIGURE_SPACE = re.compile(
     rf"|(?<=[0-9])[ \t\u3000\xa0]+(?=[A-Za-z%])"
     rf"|(?<=[A-Za-z])[ \t\u3000\xa0]+(?=[{CJK}])"
     rf"|(?<=[{CJK}])[ \t\u3000\xa0]+(?=[A-Za-z])"
+    # a negative figure after CJK text: 「增长 -2.6%」, 「增长 - 2.6%」 → 「增长-2.6%」
+    rf"|(?<=[{CJK}{re.escape(CJK_PUNCT)}])[ \t\u3000\xa0]+(?=[-−][ \t\u3000\xa0]*[0-9])"
+    rf"|(?:(?<=[{CJK}{re.escape(CJK_PUNCT)}][-−])|(?<=[{CJK}{re.escape(CJK_PUNCT)}][ \t\u3000\xa0][-−]))[ \t\u3000\xa0]+(?=[0-9])"
 )
 
 

@@ -25,6 +25,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "投资额": ("投资金额", "投资总额"),
     "规上": ("规模以上",),
     "技改": ("技术改造",),
+    "亿元以上": ("过亿", "超亿", "上亿", "亿元及以上"),
     "吕梁经开区": ("吕梁经济技术开发区",),
 }
 
@@ -49,6 +50,14 @@ def _tokenizer(words: tuple[str, ...]):  # noqa: ANN202 - jieba has no types
     for word in words:
         tok.add_word(word, freq=50_000)
     return tok
+
+
+@lru_cache(maxsize=8)
+def _pos_tagger(words: tuple[str, ...]):  # noqa: ANN202
+    """A POS tagger over the same dictionary (building one reads jieba's dictionary file: cache it)."""
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_tokenizer(words))
 
 
 def _zone_re() -> re.Pattern[str]:
@@ -127,10 +136,8 @@ class Lexicon:
 
     def nouns(self, text: str) -> set[str]:
         """Noun-like words of ``text`` (jieba POS n*, proper names, unknown words), and their sub-words."""
-        import jieba.posseg
-
         text = fold_width(text).lower()
-        tagger = jieba.posseg.POSTokenizer(_tokenizer(self._words))
+        tagger = _pos_tagger(self._words)
         words = {w for w, flag in tagger.cut(text) if flag[:1] in ("n", "x", "e", "j") and w.strip() and not _PUNCT.match(w)}
         return words | {t for w in words for t in self.tokenize(w) if t in w}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +53,12 @@ def decode_text(data: bytes) -> str:
 
 def _read_pdf(path: Path) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+    except (PyPdfError, ValueError, KeyError, OSError) as exc:  # PyPdfError: also LimitReachedError
         raise SkipFile(f"unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     # A blank line between pages lets the paragraph logic treat it as a page break.
     return "\n\n".join(pages)
@@ -68,7 +70,8 @@ def _read_docx(path: Path) -> str:
 
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+    except (PackageNotFoundError, KeyError, ValueError, OSError, zipfile.BadZipFile, zlib.error, SyntaxError) as exc:
+        # BadZipFile/zlib.error: a damaged archive member; SyntaxError: lxml's XMLSyntaxError.
         raise SkipFile(f"unreadable DOCX ({exc.__class__.__name__}: {exc})") from exc
     lines = []
     for para in document.paragraphs:

@@ -169,9 +169,15 @@ class BulletinIndex:
         chunks = self.chunks
         if vector is None:
             vector = self.embedder.embed_query(query)
-        # Ask for a few extra in case uncommitted leftovers of a killed build come back.
-        found = self.dense_store.query(vector, k + 8, where=flt.to_chroma() if flt else None)
-        return [(cid, score) for cid, score in found if cid in chunks][:k]
+        # Ask for a few extra in case uncommitted leftovers of a killed build come back; a killed
+        # build can leave hundreds of them, so widen the search until k committed hits are found.
+        want = k + 8
+        while True:
+            found = self.dense_store.query(vector, want, where=flt.to_chroma() if flt else None)
+            hits = [(cid, score) for cid, score in found if cid in chunks]
+            if len(hits) >= k or len(found) < want:
+                return hits[:k]
+            want *= 4
 
     def keyword(self, query: str, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         chunks = self.chunks

@@ -31,7 +31,7 @@ SHARED = ROOT.parent / "shared"
 def _no_bulletin_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests build their own Settings; a developer's BULLETIN_* env must not leak in."""
     for key in list(os.environ):
-        if key.startswith("BULLETIN_") and key != "BULLETIN_TEST_MODEL_DIR":
+        if key.startswith("BULLETIN_") and not key.startswith("BULLETIN_TEST_"):
             monkeypatch.delenv(key, raising=False)
 
 
@@ -114,8 +114,18 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    """A real `chroma run` server on 127.0.0.1 (its URL); CI provides the `chroma` CLI."""
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    """A real `chroma run` server on 127.0.0.1 (its URL).
+
+    `.ci/run` starts one and exports BULLETIN_TEST_CHROMA_URL; otherwise the session starts its own.
+    """
+    external = os.environ.get("BULLETIN_TEST_CHROMA_URL")
+    if external:
+        wait_http(f"{external}/api/v2/heartbeat", timeout=30)
+        yield external
+        return
+    exe = str(Path(sys.executable).parent / "chroma")
+    if not Path(exe).exists():
+        exe = shutil.which("chroma") or exe
     if not Path(exe).exists():
         pytest.fail("the `chroma` CLI (from the chromadb package) is not installed; run `make setup`")
     port = free_port()

@@ -1,0 +1,107 @@
+"""``python -m evals run|gate|import-feedback``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from evals.datasets import REPO, DatasetError, resolve
+from evals.runner import CONFIG_NAMES, PRIMARY, evaluate
+from index.errors import BulletinIndexError
+
+THRESHOLDS = REPO / "evals" / "thresholds.json"
+# For these, lower is better; every other gated metric must stay at or above its threshold.
+LOWER_IS_BETTER = ("unsupported_figure_rate",)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evals", description="Evaluate the bulletin assistant.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run configurations side by side and write a report")
+    r.add_argument("--dataset", default="bulletins", help="bulletins | holdout | rgb-zh | PATH to a question jsonl")
+    r.add_argument("--corpus", help="a folder of bulletins, or a jsonl of {id,text} passages (default: the dataset's)")
+    r.add_argument("--config", action="append", choices=[*CONFIG_NAMES, "all"],
+                   help="configuration(s) to run (repeatable; default: all)")
+    r.add_argument("--run-out", type=Path, help=f"write the {PRIMARY} run, one JSON line per question")
+    r.add_argument("--report-dir", type=Path, default=REPO / "evals" / "reports", help="where reports go")
+    r.add_argument("--no-report", action="store_true", help="print metrics only")
+    r.add_argument("--quiet", action="store_true")
+    g = sub.add_parser("gate", help="fail (exit 1) when the product config regresses below evals/thresholds.json")
+    g.add_argument("--dataset", default="bulletins")
+    g.add_argument("--thresholds", type=Path, default=THRESHOLDS)
+    g.add_argument("--quiet", action="store_true")
+    f = sub.add_parser("import-feedback", help="turn 「答案有误」 feedback into eval cases to review")
+    f.add_argument("--feedback", type=Path, help="feedback JSONL (default: BULLETIN_DATA_DIR/feedback.jsonl)")
+    f.add_argument("--out", type=Path, default=REPO / "evals" / "datasets" / "feedback_cases.jsonl")
+    return p
+
+
+def _summary(data: dict) -> str:
+    keys = ("R@1", "R@5", "MRR@10", "answer_hit@5", "fact_accuracy", "citation_support", "unsupported_figure_rate",
+            "refusal_precision", "refusal_recall")
+    rows = [f"{'config':<16}" + "".join(f"{k:>16}" for k in keys)]
+    for name, result in data["results"].items():
+        m = result["metrics"]
+        rows.append(f"{name:<16}" + "".join(f"{'–' if m.get(k) is None else f'{m[k]:.3f}':>16}" for k in keys))
+    return "\n".join(rows)
+
+
+def gate(data: dict, thresholds: dict[str, float]) -> list[str]:
+    """Regressions of the primary config against thresholds (empty list = pass)."""
+    metrics = data["results"][data["primary"]]["metrics"]
+    problems = []
+    for key, limit in thresholds.items():
+        value = metrics.get(key)
+        if value is None:
+            problems.append(f"{key}: not measured (threshold {limit})")
+        elif key in LOWER_IS_BETTER and value > limit:
+            problems.append(f"{key} = {value:.3f} > {limit}")
+        elif key not in LOWER_IS_BETTER and value < limit:
+            problems.append(f"{key} = {value:.3f} < {limit}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    from settings import Settings
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    settings = Settings()
+    try:
+        if args.command == "import-feedback":
+            print(run_import_cmd(settings, args))
+            return 0
+        dataset = resolve(args.dataset, getattr(args, "corpus", None))
+        if args.command == "gate":
+            spec = json.loads(args.thresholds.read_text(encoding="utf-8"))
+            if dataset.name not in spec:
+                print(f"error: {args.thresholds} has no thresholds for dataset {dataset.name!r}", file=sys.stderr)
+                return 2
+            data = evaluate(settings, dataset, [PRIMARY], show_progress=not args.quiet)
+            print(_summary(data))
+            problems = gate(data, spec[dataset.name])
+            if problems:
+                print("EVAL GATE FAILED (regression below evals/thresholds.json):\n  " + "\n  ".join(problems), file=sys.stderr)
+                return 1
+            print(f"eval gate passed: {len(spec[dataset.name])} thresholds on {dataset.name}")
+            return 0
+        configs = list(CONFIG_NAMES) if not args.config or "all" in args.config else list(dict.fromkeys(args.config))
+        data = evaluate(settings, dataset, configs, run_out=args.run_out, show_progress=not args.quiet)
+        print(_summary(data))
+        if not args.no_report:
+            from evals.report import write
+
+            print(f"report: {write(data, args.report_dir)}")
+        return 0
+    except (DatasetError, BulletinIndexError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_import_cmd(settings, args: argparse.Namespace) -> str:  # noqa: ANN001
+    from evals.feedback import run_import
+
+    return run_import(args.feedback or settings.feedback_path, args.out)

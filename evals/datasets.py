@@ -1,0 +1,90 @@
+"""Question files and corpora the eval suite knows by name, and reading question jsonl.
+
+Built-in datasets:
+
+* ``bulletins`` — ``evals/datasets/bulletins_qa.jsonl`` over ``corpus/`` (the seed bulletin);
+* ``holdout`` — ``evals/datasets/bulletins_qa_holdout.jsonl`` over ``corpus/``, written
+  separately and never used for tuning;
+* ``rgb-zh`` — the public RGB-zh dev split, read from ``../shared/eval-data/rgb-zh`` (licence
+  CC BY-NC-SA 4.0: evaluation only, never copied into this repository).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "eval-data"
+
+
+class DatasetError(ValueError):
+    """A dataset is missing or malformed; the message says where and how to get it."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    questions: Path
+    corpus: Path
+
+    @property
+    def corpus_is_passages(self) -> bool:
+        return self.corpus.is_file() and self.corpus.name.endswith((".jsonl", ".jsonl.gz"))
+
+
+BUILTIN = {
+    "bulletins": (REPO / "evals/datasets/bulletins_qa.jsonl", REPO / "corpus"),
+    "holdout": (REPO / "evals/datasets/bulletins_qa_holdout.jsonl", REPO / "corpus"),
+    "rgb-zh": (SHARED / "rgb-zh/queries.dev.jsonl", SHARED / "rgb-zh/corpus.jsonl"),
+}
+
+
+def resolve(name_or_path: str, corpus: str | Path | None = None) -> Dataset:
+    """A built-in dataset by name, or a question file (with ``corpus``, default ``corpus/``)."""
+    if name_or_path in BUILTIN:
+        questions, default_corpus = BUILTIN[name_or_path]
+        name = name_or_path
+    else:
+        questions, default_corpus = Path(name_or_path), REPO / "corpus"
+        name = questions.stem
+    corpus_path = Path(corpus) if corpus else default_corpus
+    for what, path in (("question file", questions), ("corpus", corpus_path)):
+        if not path.exists():
+            hint = (
+                " The RGB-zh benchmark is read from ../shared/eval-data/rgb-zh beside the repository."
+                if name == "rgb-zh"
+                else ""
+            )
+            raise DatasetError(f"{what} {path} not found.{hint}")
+    return Dataset(name, questions, corpus_path)
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    """Parse a question jsonl; every line needs ``id`` and ``question``."""
+    questions: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise DatasetError(f"{path}:{n}: not JSON ({exc})") from exc
+            if not isinstance(record, dict) or "id" not in record or "question" not in record:
+                raise DatasetError(f"{path}:{n}: a question needs at least 'id' and 'question'")
+            record["id"] = str(record["id"])
+            if record["id"] in seen:
+                raise DatasetError(f"{path}:{n}: duplicate id {record['id']!r}")
+            seen.add(record["id"])
+            record.setdefault("answers", [])
+            record.setdefault("unanswerable", False)
+            record.setdefault("gold", [])
+            record.setdefault("history", [])
+            questions.append(record)
+    if not questions:
+        raise DatasetError(f"{path} holds no questions")
+    return questions

@@ -1,0 +1,447 @@
+"""The JSON API under ``/api``: ask, streamed ask (SSE), cited passages, health.
+
+Every error is JSON ``{"error": code, "message": text}`` (see ``web.errors``);
+questions are limited in length, clients in rate (``web.ratelimit``) and
+requests in time (``settings.request_timeout_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.chain import BulletinAssistant, InvalidQuestionError
+from index.errors import BulletinIndexError, IndexNotBuiltError, StoreUnavailableError
+from web.errors import ApiError, error_response
+from web.ratelimit import SlidingWindowLimiter
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_HISTORY_TURNS = 40
+MAX_TURN_CHARS = 4000
+SEED_EXAMPLE = "吕梁市“三个一批”活动签约投资额是多少？"
+
+
+@dataclass
+class Services:
+    """What the routes share: built once per process in ``create_app``."""
+
+    settings: Any
+    assistant: BulletinAssistant
+    limiter: SlidingWindowLimiter
+    executor: ThreadPoolExecutor
+
+
+# --- models (they make /docs useful) -----------------------------------------------
+class HistoryTurn(BaseModel):
+    role: Literal["user", "assistant", "system"] = Field("user", description="who said it")
+    content: str = Field(..., max_length=MAX_TURN_CHARS)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"question": SEED_EXAMPLE}, {
+            "question": "那开工了多少个？", "history": [SEED_EXAMPLE], "city": "吕梁市", "k": 5}]}
+    )
+
+    question: str = Field(..., description="问题 (the question, in Chinese or English)")
+    history: list[str | HistoryTurn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS,
+        description="earlier turns, oldest first: plain strings (previous questions) or {role, content} dicts",
+    )
+    city: str | None = Field(None, max_length=40, description="only passages of this city, e.g. 吕梁市")
+    k: int | None = Field(None, ge=1, le=20, description="how many passages to use (default: settings.top_k)")
+
+
+class CitationOut(BaseModel):
+    n: int
+    chunk_id: str
+    text: str = Field(description="cleaned passage text (figures written as in the answer)")
+    original: str = Field("", description="the passage as printed")
+    source: str
+    title: str = Field(description="article title")
+    city: str
+    section: str
+    start: int = 0
+    end: int = 0
+    score: float = 0.0
+
+
+class AnswerOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    question: str
+    answer: str = Field(description="answer text with [n] citation markers; starts with 简报中未找到 when refused")
+    refused: bool
+    citations: list[CitationOut] = []
+    nearest: list[CitationOut] = Field([], description="for a refusal: the nearest passages")
+    unsupported_figures: list[str] = Field([], description="figures of the answer found in no cited passage")
+    backend: str = "extractive"
+    fallback_reason: str | None = None
+    condensed_question: str = ""
+    timings_ms: dict[str, float] = {}
+    retrieved: list[str] = []
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="machine-readable code, e.g. question_too_long, rate_limited, timeout")
+    message: str = Field(description="human-readable message (Chinese, with English)")
+
+
+class ContextPassage(BaseModel):
+    chunk_id: str
+    text: str
+    original: str
+    section: str
+    item: str
+    start: int
+    end: int
+    cited: bool = Field(description="true for the requested passage")
+
+
+class SourceOut(BaseModel):
+    chunk_id: str
+    text: str
+    original: str
+    city: str
+    article_title: str
+    article_index: int
+    section: str
+    item: str
+    source: str = Field(description="source file in the corpus")
+    issue_title: str
+    start: int
+    end: int
+    context: list[ContextPassage] = Field(description="passages of the same article, in order")
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    index_built: bool
+    chunks: int
+    embed_model: str | None
+    store: str
+    store_reachable: bool
+    llm_configured: bool
+    llm_model: str | None = None
+    problems: list[str] = []
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in {
+        400: "body is not valid JSON",
+        403: "cross-origin request from an origin not allowed",
+        413: "question (or body) too long",
+        422: "invalid request (empty question, bad field)",
+        429: "rate limited (see Retry-After)",
+        503: "index not built or store unavailable",
+        504: "the answer took longer than request_timeout_s",
+    }.items()
+}
+
+
+# --- helpers ---------------------------------------------------------------------------
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def check_question(question: str, max_chars: int) -> str:
+    text = question.strip()
+    if not text:
+        raise ApiError(422, "empty_question", "问题为空，请输入要查询的内容 (the question is empty)")
+    if len(text) > max_chars:
+        raise ApiError(
+            413, "question_too_long",
+            f"问题过长（{len(text)} 字，上限 {max_chars} 字），请精简后再问 (question longer than {max_chars} characters)",
+            limit=max_chars, length=len(text),
+        )
+    return text
+
+
+def _error_for(exc: BaseException) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, InvalidQuestionError):
+        return ApiError(422, "invalid_question", str(exc))
+    if isinstance(exc, IndexNotBuiltError):
+        return ApiError(503, "index_not_built", f"索引尚未建立 (the index is not built): {exc}")
+    if isinstance(exc, StoreUnavailableError):
+        return ApiError(503, "store_unavailable", f"向量库不可用 (the vector store is unavailable): {exc}")
+    if isinstance(exc, BulletinIndexError):
+        return ApiError(503, "index_error", str(exc))
+    log.exception("answering failed", exc_info=exc)
+    return ApiError(500, "internal_error", "回答时出错，请稍后再试 (internal error while answering)")
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _timeout_error(seconds: float) -> ApiError:
+    return ApiError(504, "timeout", f"回答超时（超过 {seconds:g} 秒），请稍后再试或换个问法 (the answer took too long)")
+
+
+# --- router ---------------------------------------------------------------------------------
+def build_router(svc: Services) -> APIRouter:
+    settings = svc.settings
+    router = APIRouter(prefix="/api", tags=["api"])
+
+    async def rate_limit(request: Request) -> None:
+        wait = svc.limiter.hit(client_key(request))
+        if wait:
+            seconds = math.ceil(wait)
+            raise ApiError(
+                429, "rate_limited",
+                f"请求过于频繁（每分钟最多 {svc.limiter.limit} 次），请 {seconds} 秒后再试 (too many requests; retry in {seconds} s)",
+                headers={"Retry-After": str(seconds)}, retry_after=seconds,
+            )
+
+    def prepare(body: AskRequest) -> dict[str, Any]:
+        question = check_question(body.question, settings.max_question_chars)
+        history = [t if isinstance(t, str) else t.model_dump() for t in body.history]
+        city = (body.city or "").strip()
+        if city and city not in ("全部", "all"):
+            known = svc.assistant.known_cities()
+            if city not in known and f"{city}市" in known:
+                city = f"{city}市"
+            if city not in known:
+                raise ApiError(422, "unknown_city", f"简报中没有城市「{city}」(unknown city); 可选 (known): {'、'.join(known)}")
+        else:
+            city = ""
+        return {"question": question, "history": history, "city": city, "k": body.k}
+
+    @router.post("/ask", response_model=AnswerOut, responses=ERRORS, summary="Answer a question (JSON)",
+                 dependencies=[Depends(rate_limit)])
+    async def ask(body: AskRequest) -> JSONResponse:
+        args = prepare(body)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(svc.executor, lambda: svc.assistant.ask(**args))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(future), settings.request_timeout_s)
+        except TimeoutError:
+            raise _timeout_error(settings.request_timeout_s) from None
+        except Exception as exc:
+            raise _error_for(exc) from exc
+        return JSONResponse(answer.to_json())
+
+    @router.post(
+        "/ask/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": (
+            "Server-Sent Events: `segment` {text} as the answer streams; `reset` {reason} when the streamed "
+            "text is replaced by the fallback answer; then `answer` (the Answer JSON) or `error` {error, message}.")}},
+        summary="Answer a question as a stream of Server-Sent Events",
+        dependencies=[Depends(rate_limit)],
+    )
+    async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
+        args = prepare(body)
+        deadline = time.monotonic() + settings.request_timeout_s
+        stream = _ThreadedStream(svc, args)
+        # The first event decides the status: an early failure or timeout is a plain JSON error.
+        try:
+            first = await stream.next(deadline)
+        except TimeoutError:
+            stream.cancel()
+            raise _timeout_error(settings.request_timeout_s) from None
+        except Exception as exc:
+            raise _error_for(exc) from exc
+
+        async def events() -> AsyncIterator[bytes]:
+            item = first
+            try:
+                while item is not None:
+                    for event in _chunk_events(item):
+                        yield event
+                    if item.answer is not None:
+                        return
+                    if await request.is_disconnected():
+                        return
+                    try:
+                        item = await stream.next(deadline)
+                    except TimeoutError:
+                        err = _timeout_error(settings.request_timeout_s)
+                        yield sse("error", {"error": err.code, "message": err.message})
+                        return
+                    except Exception as exc:
+                        err = _error_for(exc)
+                        yield sse("error", {"error": err.code, "message": err.message})
+                        return
+                yield sse("error", {"error": "internal_error", "message": "回答中断 (the answer stream ended early)"})
+            finally:
+                stream.cancel()
+
+        return StreamingResponse(events(), media_type="text/event-stream; charset=utf-8",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @router.get("/sources/{chunk_id}", response_model=SourceOut, responses={404: {"model": ErrorOut}},
+                summary="A cited passage with its article context")
+    async def source(
+        chunk_id: str = Path(..., max_length=200, description="chunk id from a citation, e.g. c-c2dea6cb38abd75a"),
+        window: int = Query(0, ge=0, le=100, description="neighbours on each side (0: the whole article)"),
+    ) -> SourceOut:
+        chunks = svc.assistant.index.chunks
+        chunk = chunks.get(chunk_id)
+        if chunk is None:
+            raise ApiError(404, "unknown_passage", f"找不到段落 {chunk_id[:80]} (unknown passage id)")
+        article = sorted(
+            (c for c in chunks.values() if c.source == chunk.source and c.article_index == chunk.article_index),
+            key=lambda c: (c.start, c.end, c.id),
+        )
+        if window:
+            pos = next(i for i, c in enumerate(article) if c.id == chunk.id)
+            article = article[max(pos - window, 0): pos + window + 1]
+        return SourceOut(
+            chunk_id=chunk.id, text=chunk.text, original=chunk.display_text, city=chunk.city,
+            article_title=chunk.article_title, article_index=chunk.article_index, section=chunk.section,
+            item=chunk.item, source=chunk.source, issue_title=chunk.issue_title, start=chunk.start, end=chunk.end,
+            context=[ContextPassage(chunk_id=c.id, text=c.text, original=c.display_text, section=c.section,
+                                    item=c.item, start=c.start, end=c.end, cited=c.id == chunk.id) for c in article],
+        )
+
+    @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, summary="Readiness")
+    async def health() -> JSONResponse:
+        loop = asyncio.get_running_loop()
+        try:
+            report = await asyncio.wait_for(loop.run_in_executor(None, health_report, svc), 10)
+        except TimeoutError:
+            report = HealthOut(ok=False, index_built=False, chunks=0, embed_model=None, store="?",
+                               store_reachable=False, llm_configured=settings.llm_enabled,
+                               problems=["health check timed out"])
+        return JSONResponse(report.model_dump(), status_code=200 if report.ok else 503)
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+    async def unknown(rest: str, request: Request) -> JSONResponse:
+        if rest.strip("/") in ("ask", "ask/stream", "health") or rest.startswith("sources/"):
+            return error_response(405, "method_not_allowed", f"/api/{rest} 不支持 {request.method} 方法 (method not allowed)")
+        return error_response(404, "not_found", f"没有这个接口 /api/{rest[:100]} (no such endpoint); see /docs")
+
+    return router
+
+
+def health_report(svc: Services) -> HealthOut:
+    settings = svc.settings
+    index = svc.assistant.index
+    problems: list[str] = []
+    built, chunks, model = False, 0, None
+    try:
+        built = index.is_built()
+        chunks = len(index.chunks)
+        model = index.catalog.meta().get("embed_model")
+        index.check()
+    except BulletinIndexError as exc:
+        problems.append(str(exc))
+    except Exception as exc:
+        problems.append(f"index unreadable: {exc}")
+    if not built or not chunks:
+        problems.append("the index is empty: build it with `python -m index build`")
+    try:
+        reachable = bool(index.dense_store.heartbeat())
+    except Exception as exc:
+        reachable = False
+        problems.append(f"store: {exc}")
+    if not reachable:
+        problems.append("the vector store does not answer its heartbeat")
+    return HealthOut(
+        ok=not problems, index_built=built, chunks=chunks, embed_model=model,
+        store=settings.chroma_url or str(settings.chroma_path), store_reachable=reachable,
+        llm_configured=bool(settings.llm_enabled), llm_model=settings.llm_model if settings.llm_enabled else None,
+        problems=problems,
+    )
+
+
+def _chunk_events(chunk: Any) -> Iterator[bytes]:
+    if chunk.meta.get("reset"):
+        yield sse("reset", {"reason": chunk.meta.get("fallback_reason") or ""})
+    if chunk.text:
+        yield sse("segment", {"text": chunk.text})
+    if chunk.answer is not None:
+        yield sse("answer", chunk.answer.to_json())
+
+
+TOO_LARGE = f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）(request body too large)"
+
+
+class BodyLimitMiddleware:
+    """413 JSON for API request bodies over ``max_bytes`` (declared or streamed), before JSON parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, prefix: str = "/api") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix + "/"):
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await error_response(413, "payload_too_large", TOO_LARGE)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                # An HTTPException passes through FastAPI's body parsing and becomes a JSON 413.
+                raise StarletteHTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class _ThreadedStream:
+    """Runs ``assistant.stream`` in a worker thread; the event loop awaits its chunks."""
+
+    _END = object()
+
+    def __init__(self, svc: Services, args: dict[str, Any]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._stop = threading.Event()
+        svc.executor.submit(self._run, svc.assistant, args)
+
+    def _put(self, item: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # loop closed: nobody is listening any more
+            self._stop.set()
+
+    def _run(self, assistant: BulletinAssistant, args: dict[str, Any]) -> None:
+        try:
+            for chunk in assistant.stream(**args):
+                if self._stop.is_set():
+                    return
+                self._put(chunk)
+        except BaseException as exc:
+            self._put(exc)
+        finally:
+            self._put(self._END)
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    async def next(self, deadline: float) -> Any:
+        """The next chunk, None at the end; raises the worker's exception or TimeoutError."""
+        item = await asyncio.wait_for(self._queue.get(), max(deadline - time.monotonic(), 0.001))
+        if item is self._END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
