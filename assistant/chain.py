@@ -161,7 +161,7 @@ class BulletinAssistant:
         draft = self.extractive().answer(analysis, hits[: max(state["k"], 8)])
         timings["extract_ms"] = (time.perf_counter() - t0) * 1000
         backend, fallback = "extractive", None
-        text = None
+        answer: Answer | None = None
         if self.llm is not None and passages:
             t1 = time.perf_counter()
             pieces: list[str] = []
@@ -169,21 +169,23 @@ class BulletinAssistant:
                 for piece in self.llm.stream(state["condensed"], [h.chunk for h in passages]):
                     pieces.append(piece)
                     yield AnswerChunk(text=piece)
-                text, backend = "".join(pieces).strip(), self.llm.name
+                answer = self._from_llm(state, "".join(pieces).strip(), passages)
+                if answer is None:
+                    fallback = "the LLM answer cited no passage, so it could not be verified"
+                else:
+                    backend = self.llm.name
             except LLMError as exc:
-                log.warning("LLM failed, using the extractive answer: %s", exc)
                 fallback = str(exc)
-                backend = "extractive"
-                yield AnswerChunk(meta={"reset": True, "fallback_reason": fallback})
             timings["llm_ms"] = (time.perf_counter() - t1) * 1000
+            if answer is None:
+                log.warning("LLM answer unusable, using the extractive answer: %s", fallback)
+                yield AnswerChunk(meta={"reset": True, "fallback_reason": fallback})
 
-        if text is None:
+        if answer is None:
             answer = self._from_draft(state, draft, hits)
             for part in re.split(r"(?<=[；。])", answer.text):
                 if part:
                     yield AnswerChunk(text=part)
-        else:
-            answer = self._from_llm(state, text, passages, draft, hits)
         answer.backend = backend
         answer.fallback_reason = fallback
         answer.retrieved = [h.chunk.id for h in hits]
@@ -212,20 +214,17 @@ class BulletinAssistant:
         citations = [Citation.from_hit(n, passages[hit]) for hit, n in order.items()]
         return self._verified(state, text, citations)
 
-    def _from_llm(self, state: dict[str, Any], text: str, passages: list[Hit], draft: Draft, hits: list[Hit]) -> Answer:
-        if text.startswith(REFUSAL_PREFIX) or not re.search(r"\[\d+\]", text):
-            if text.startswith(REFUSAL_PREFIX):
-                return self._refusal(state, "大模型判断段落中没有答案", passages)
+    def _from_llm(self, state: dict[str, Any], text: str, passages: list[Hit]) -> Answer | None:
+        """The LLM's answer, renumbered and verified; None when it cites nothing (unverifiable)."""
+        if text.lstrip("“\"「『 ").startswith(REFUSAL_PREFIX):
+            return self._refusal(state, "大模型判断段落中没有答案", passages)
         # Renumber the passages the model cited as 1..m, in order of first citation.
         used = [int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(passages)]
         order = {n: i for i, n in enumerate(dict.fromkeys(used), 1)}
+        if not order:
+            return None
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "", text)
         citations = [Citation.from_hit(new, passages[old - 1]) for old, new in order.items()]
-        if not citations:
-            # An uncited LLM answer cannot be checked: fall back to the verified extractive one.
-            answer = self._from_draft(state, draft, hits)
-            answer.fallback_reason = "LLM answer cited no passage"
-            return answer
         return self._verified(state, text, citations)
 
     def _verified(self, state: dict[str, Any], text: str, citations: list[Citation]) -> Answer:

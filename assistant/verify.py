@@ -20,6 +20,8 @@ VERIFIED_UNITS = (
 _FIG = re.compile(
     r"(?<![\d.])([-+−]?\d+(?:\.\d+)?)\s*(万亿|亿|万|千)?\s*(" + "|".join(map(re.escape, VERIFIED_UNITS)) + ")"
 )
+# A number with 亿/万 but no listed unit (「999亿」) is a figure too.
+_BARE = re.compile(r"(?<![\d.])([-+−]?\d+(?:\.\d+)?)\s*(万亿|亿|万)")
 MARKERS = re.compile(r"((?:\[\d+\])+)")
 FLAG = "〔未核实〕"
 
@@ -38,10 +40,15 @@ def normalise(text: str) -> str:
 def figures(text: str) -> list[str]:
     """Normalised figures (number + unit) in ``text``.
 
-    >>> figures("签约投资额24.07 亿元，同比增长-2.6%，高于7.3个百分点，年产56GW，2024年")
-    ['24.07亿元', '-2.6%', '7.3个百分点', '56GW']
+    >>> figures("签约投资额24.07 亿元，同比增长-2.6%，高于7.3个百分点，年产56GW，2024年，约999亿")
+    ['24.07亿元', '-2.6%', '7.3个百分点', '56GW', '999亿']
     """
-    return [f"{n.replace('−', '-')}{m or ''}{u}" for n, m, u in _FIG.findall(normalise(text))]
+    text = normalise(text)
+    found = [(m.start(), m.end(), f"{m.group(1).replace('−', '-')}{m.group(2) or ''}{m.group(3)}") for m in _FIG.finditer(text)]
+    for m in _BARE.finditer(text):
+        if not any(a <= m.start() < b for a, b, _ in found):
+            found.append((m.start(), m.end(), f"{m.group(1).replace('−', '-')}{m.group(2)}"))
+    return [f for _, _, f in sorted(found)]
 
 
 def supported(figure: str, passage: str) -> bool:
@@ -52,6 +59,9 @@ def supported(figure: str, passage: str) -> bool:
     """
     m = _FIG.fullmatch(figure)
     if not m:
+        bare = _BARE.fullmatch(figure)
+        if bare:  # 「999亿」 must appear as a number with that multiplier
+            return re.search(rf"(?<![\d.]){re.escape(bare.group(1))}{bare.group(2)}", normalise(passage)) is not None
         return figure in normalise(passage)
     number, mult, unit = m.group(1), m.group(2) or "", m.group(3)
     pattern = rf"(?<![\d.]){re.escape(number)}{re.escape(mult)}{re.escape(unit)}"
@@ -107,10 +117,9 @@ def verify(text: str, passages: dict[int, str]) -> Verification:
 
 def _flag(segment: str, figure: str) -> str:
     """Append the flag after the figure's first occurrence (matching loosely on spacing)."""
-    norm_positions = []
-    for m in _FIG.finditer(segment):
-        if f"{m.group(1).replace('−', '-')}{m.group(2) or ''}{m.group(3)}" == figure:
-            norm_positions.append(m.end())
+    norm_positions = [
+        m.end() for m in _FIG.finditer(segment) if f"{m.group(1).replace('−', '-')}{m.group(2) or ''}{m.group(3)}" == figure
+    ] or [m.end() for m in _BARE.finditer(segment) if f"{m.group(1).replace('−', '-')}{m.group(2)}" == figure]
     if not norm_positions:
         return segment + FLAG
     end = norm_positions[0]
