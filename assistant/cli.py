@@ -79,6 +79,7 @@ def _batch(assistant: BulletinAssistant, path: Path, args: argparse.Namespace, o
                 answer = assistant.ask(question, record.get("history") or [], args.city, args.k)
                 out.write(_json_line(answer, qid) + "\n")
             except InvalidQuestionError as exc:
+                print(f"error: {path}:{n} (id {qid}): {exc}", file=sys.stderr)
                 out.write(json.dumps({"id": qid, "question": question, "error": str(exc)}, ensure_ascii=False) + "\n")
                 failures += 1
             out.flush()
@@ -90,7 +91,8 @@ def _chat(assistant: BulletinAssistant, args: argparse.Namespace) -> int:
     print("简报问答（输入问题回车；空行或 Ctrl-D 退出；输入 /new 开始新对话）", file=sys.stderr)
     while True:
         try:
-            question = input("问> ").strip()
+            print("问> ", end="", file=sys.stderr, flush=True)  # the prompt must not mix into piped answers
+            question = input().strip()
         except (EOFError, KeyboardInterrupt):
             print(file=sys.stderr)
             return 0

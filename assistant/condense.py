@@ -82,7 +82,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset()) 
 
     places_now, places_before = find_places(question), find_places(previous)
     leftover = _FILLER.sub("", question)
-    if places_now and places_before and leftover and all(leftover.replace(p[:-1], "").replace(p, "") == "" for p in places_now[:1]):
+    if places_now and places_before and leftover and all(leftover.replace(p, "").replace(p[:-1], "") == "" for p in places_now[:1]):
         # 「那太原呢？」: the same question about another place.
         return Condensed(_swap_place(previous, places_before, places_now[0]))
 
@@ -90,11 +90,17 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset()) 
     if not places_now:
         carried += list(places_before)
     carried += [f"“{t}”" for t in sorted(terms, key=len, reverse=True) if t in previous and t not in question][:2]
-    carried += [p for p in PERIODS if p in previous and p not in question]
-    carried += [y + "年" for y in YEAR_RE.findall(previous) if y not in question]
+    # A follow-up naming its own period or year (「那上半年呢？」) does not inherit the old one.
+    if not any(p in question for p in PERIODS):
+        carried += [p for p in PERIODS if p in previous]
+    if not YEAR_RE.search(question):
+        carried += [y + "年" for y in YEAR_RE.findall(previous)]
     # The previous question's subject words, minus places/terms already carried and question words.
     # The noun after 什么/哪些 names the kind of answer wanted (措施), not the subject: drop it.
     rest = re.sub(r"(什么|哪些|哪几个?|多少|几)[\u4e00-\u9fffA-Za-z]{0,2}", " ", previous)
+    for p in PERIODS:  # periods and years were handled above
+        rest = rest.replace(p, " ")
+    rest = YEAR_RE.sub(" ", rest)
     for c in carried:
         rest = rest.replace(c.strip("“”"), " ")
     for p in places_before:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from assistant.query import QueryAnalysis, find_figures
 from assistant.retrieval import QUARTERS, mentions
+from assistant.verify import normalise
 from index.lexicon import STOPWORDS, Lexicon
 from index.types import Hit
 
@@ -179,7 +180,7 @@ class ExtractiveAnswerer:
             if term not in scope and not self._paraphrasable(term):
                 return f"未提及“{term}”"
         for number in analysis.numbers:
-            if number not in sentence:
+            if number not in normalise(sentence):  # 「5 亿元」 states 5亿元
                 return f"未提及{number}"
         for period in analysis.periods:
             if period in QUARTERS and period not in chunk.text:
@@ -238,7 +239,7 @@ class ExtractiveAnswerer:
                 if analysis.date_intent and not date_re.search(window):
                     continue
                 gain = sum(keywords[k] for k in self._covered(keywords, window))
-                gain += 2.0 * sum(n in window for n in analysis.numbers)
+                gain += 2.0 * sum(n in normalise(window) for n in analysis.numbers)
                 if analysis.list_intent:
                     gain += 0.5 * window.count("、")
                 crossings = sum(c.endswith(("；", ";")) for c in clauses[i : j - 1])
@@ -248,7 +249,7 @@ class ExtractiveAnswerer:
         i, j = best_span
         if analysis.numbers:
             # 「其中投资5亿元的是哪些？」: every clause stating the asked figure belongs in the answer.
-            idx = [n for n, c in enumerate(clauses) if any(num in c for num in analysis.numbers)]
+            idx = [n for n, c in enumerate(clauses) if any(num in normalise(c) for num in analysis.numbers)]
             if idx:
                 i, j = min(i, idx[0]), max(j, idx[-1] + 1)
         if analysis.which:

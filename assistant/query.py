@@ -27,11 +27,14 @@ UNITS = (
     "场", "期", "件", "栋", "大基地", "大", "年", "月", "日", "天", "号",
 )
 _NUM = r"[-+−]?\d+(?:[.,]\d+)*"
-FIGURE_RE = re.compile(rf"({_NUM})\s*(万亿|亿|万|千)?\s*({'|'.join(map(re.escape, UNITS))})?")
+_UNIT_ALT = "|".join(map(re.escape, UNITS))
+# A unit that starts like a multiplier (千瓦, 亿美元, 万吨) wins over the bare multiplier.
+FIGURE_RE = re.compile(rf"({_NUM})\s*(?:({_UNIT_ALT})|(万亿|亿|万|千)\s*({_UNIT_ALT})?)?")
 CN_NUMERALS = "零一二两三四五六七八九十百千"
 
 # Words that reveal what unit a figure question expects.
 UNIT_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("个百分点", ("个百分点",)),
     ("百分点", ("个百分点",)),
     ("增速", ("%", "个百分点")),
     ("增长", ("%", "个百分点", "亿元", "万元")),
@@ -74,7 +77,7 @@ UNIT_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 FIGURE_WORDS = ("多少", "几个", "几家", "几项", "几条", "几名", "几台", "几大", "几", "规模", "投资额", "增速",
                 "年产", "产能", "金额", "数量", "总投资", "how many", "how much", "number of", "多大", "多高")
 LIST_WORDS = ("哪些", "哪几", "有哪", "包括哪", "都有", "列举", "分别是", "which", "what are", "list")
-DATE_WORDS = ("什么时候", "何时", "哪天", "哪一天", "几月", "日期", "时间", "when", "哪年", "哪一年")
+DATE_WORDS = ("什么时候", "何时", "哪天", "哪一天", "几月", "几日", "几号", "日期", "时间", "when", "哪年", "哪一年")
 # 「哪个开发区」「哪家单位」: the answer must name an entity of that kind.
 WHICH_RE = re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪座|什么)(开发区|经开区|园区|城市|市|县|区|单位|部门|企业|公司|机构|地方|地区)")
 WHO_WORDS = ("谁", "哪个单位", "哪家单位", "供稿", "who")
@@ -107,12 +110,12 @@ class QueryAnalysis:
 
     @property
     def kind(self) -> str:
+        if self.date_intent and not self.figure_intent:
+            return "date"
         if self.figure_intent:
             return "figure"
         if self.list_intent:
             return "list"
-        if self.date_intent:
-            return "date"
         return "describe"
 
 
@@ -145,6 +148,10 @@ def translate_terms(question: str) -> str:
     return " ".join(zh for _, zh in sorted(found))
 
 
+# City names that are also common words or districts elsewhere: a city only when written with 市.
+AMBIGUOUS_CITIES = frozenset({"吉林", "朝阳", "北海", "白山", "通化"})
+
+
 @lru_cache(maxsize=1)
 def _place_re() -> re.Pattern[str]:
     p = places()
@@ -157,15 +164,22 @@ def find_places(text: str) -> tuple[str, ...]:
 
     >>> find_places("吕梁和太原市的孝义经开区，大同呢")
     ('吕梁市', '太原市', '孝义', '大同市')
+    >>> find_places("吉林省开发区"), find_places("北京市朝阳区"), find_places("那曲靖呢？")
+    (('吉林省',), ('北京市',), ('曲靖市',))
     """
     p = places()
     out: list[str] = []
+    m0 = re.match(r"(那么|那)", text)
+    if m0 and _place_re().match(text, m0.end()):
+        text = text[m0.end() :]  # 「那曲靖呢」 asks about 曲靖, not 那曲
     for m in _place_re().finditer(text):
         name, suffix = m.group(1), m.group(2) or ""
-        if name in p["city"] and suffix != "省":
-            norm = name + "市"
-        elif name in p["province"] and name not in p["city"]:
+        if name in p["province"] and (suffix == "省" or name not in p["city"]):
             norm = name + ("" if name in ("内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门") else "省")
+        elif name in AMBIGUOUS_CITIES and suffix != "市":
+            continue  # 朝阳区, 北海公园, 长白山: not the city unless written with 市
+        elif name in p["city"]:
+            norm = name + "市"
         else:
             norm = name
         if norm not in out:
@@ -176,15 +190,14 @@ def find_places(text: str) -> tuple[str, ...]:
 def find_figures(text: str) -> list[tuple[str, str]]:
     """(number, unit) pairs in ``text``; the unit includes a 亿/万 multiplier.
 
-    >>> find_figures("签约投资额24.07亿元，同比增长-2.6%，高于7.3个百分点，年产56GW")
-    [('24.07', '亿元'), ('-2.6', '%'), ('7.3', '个百分点'), ('56', 'GW')]
+    >>> find_figures("签约投资额24.07亿元，同比增长-2.6%，高于7.3个百分点，年产56GW，装机5千瓦，12亿")
+    [('24.07', '亿元'), ('-2.6', '%'), ('7.3', '个百分点'), ('56', 'GW'), ('5', '千瓦'), ('12', '亿')]
     """
     out = []
     for m in FIGURE_RE.finditer(fold_width(text)):
-        number, mult, unit = m.group(1), m.group(2) or "", m.group(3) or ""
-        if mult and not unit:
-            unit = ""
-        out.append((number.replace("−", "-"), (mult + unit).replace("％", "%")))
+        number = m.group(1)
+        unit = m.group(2) or (m.group(3) or "") + (m.group(4) or "")
+        out.append((number.replace("−", "-"), unit.replace("％", "%")))
     return out
 
 
@@ -196,29 +209,30 @@ def _expected_units(question: str) -> tuple[str, ...]:
 
     >>> _expected_units("吕梁市人才公寓建设投资多少？")[:1], _expected_units("引进了多少名高层次人才")
     (('亿元',), ('名', '人'))
-    >>> _expected_units("太原工业转型升级资金有几个亿？")
-    ('亿元',)
+    >>> _expected_units("太原工业转型升级资金有几个亿？"), _expected_units("比全市平均增速高多少个百分点？")
+    (('亿元',), ('个百分点',))
     """
     asks = [m.start() for m in _ASK_RE.finditer(question)]
-    found: list[tuple[int, tuple[str, ...]]] = []
+    found: list[tuple[int, str, tuple[str, ...]]] = []
     for hint, hinted in UNIT_HINTS:
         for m in re.finditer(re.escape(hint), question):
-            found.append((m.start(), hinted))
+            found.append((m.start(), hint, hinted))
     if not found:
         return ()
     if asks:
-        # A unit right after the question word (多少名, 几家) decides; else the nearest hint before it.
+        # A unit right after the question word (多少名, 几家) decides, the longest hint first
+        # (多少个百分点 → 个百分点, not 个); else the nearest hint before the question word.
         ask = asks[-1]
         after = [f for f in found if ask <= f[0] <= ask + 3]
         before = [f for f in found if f[0] < ask]
         chosen = (
             min(after, key=lambda f: (f[0], -len(f[1])))
             if after
-            else (max(before, key=lambda f: f[0]) if before else min(found))
+            else (max(before, key=lambda f: (f[0], len(f[1]))) if before else min(found))
         )
-        return chosen[1]
+        return chosen[2]
     units: list[str] = []
-    for _, hinted in sorted(found):
+    for _, _, hinted in sorted(found):
         units += [u for u in hinted if u not in units]
     return tuple(units)
 
@@ -252,13 +266,16 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
     for alias, canon in PERIOD_ALIASES.items():
         if alias.lower() in lowered and canon not in periods:
             periods.append(canon)
-    for p in PERIODS:
-        if p in combined and p not in periods and PERIOD_ALIASES.get(p, p) not in periods:
+    for p in sorted(PERIODS, key=len, reverse=True):
+        # 「前三季度」 is not also 「三季度」.
+        if p in combined and PERIOD_ALIASES.get(p, p) not in periods and not any(p in q for q in periods):
             periods.append(p)
 
     units = _expected_units(combined)
     numbers = tuple(f"{n}{u}" for n, u in find_figures(text) if u and not u.startswith(("年", "月", "日")))
-    figure_intent = any(w in lowered for w in FIGURE_WORDS) or bool(re.search(rf"几[{CN_NUMERALS}]?[个家项条名台大]", text))
+    # 几月几日/几号 ask for a date, not a count.
+    undated = re.sub(r"几月|几日|几号|几点", "", lowered)
+    figure_intent = any(w in undated for w in FIGURE_WORDS) or bool(re.search(rf"几[{CN_NUMERALS}]?[个家项条名台大]", text))
     asks_count = re.search(r"多少|(?<!哪)几[个家名项条台]|how many|how much", lowered)
     list_intent = any(w in lowered for w in LIST_WORDS) and not asks_count
     if list_intent and figure_intent and not asks_count:

@@ -174,7 +174,7 @@ class BulletinIndex:
         want = k + 8
         while True:
             found = self.dense_store.query(vector, want, where=flt.to_chroma() if flt else None)
-            hits = [(cid, score) for cid, score in found if cid in chunks]
+            hits = sorted(((cid, score) for cid, score in found if cid in chunks), key=lambda h: (-h[1], h[0]))
             if len(hits) >= k or len(found) < want:
                 return hits[:k]
             want *= 4

@@ -1,0 +1,214 @@
+"""``BulletinAssistant``: ask/stream agreement, validation, the Answer JSON, history, the city
+filter and concurrent use (seed index, fake embedder, extractive backend)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from assistant.chain import REFUSAL_PREFIX, AnswerChunk, BulletinAssistant, InvalidQuestionError, validate_question
+from assistant.types import Answer, Citation
+from tests.conftest import ROOT, make_settings
+
+DATASET = [json.loads(line) for line in (ROOT / "evals/datasets/bulletins_qa.jsonl").read_text(encoding="utf-8").splitlines()]
+SAMPLE = DATASET[::5]  # ~34 questions of every kind, with and without history
+CITATION_FIELDS = {"n", "chunk_id", "text", "source", "title", "city", "section"}
+
+
+@pytest.fixture(scope="module")
+def assistant(seed_index) -> BulletinAssistant:
+    settings, index = seed_index
+    return BulletinAssistant(settings, index=index)
+
+
+# --- ask and stream ---------------------------------------------------------------------------------
+def test_ask_and_stream_agree(assistant: BulletinAssistant) -> None:
+    for q in SAMPLE:
+        history = q.get("history") or []
+        chunks = list(assistant.stream(q["question"], history))
+        final = chunks[-1]
+        assert isinstance(final, AnswerChunk) and isinstance(final.answer, Answer)
+        assert all(c.answer is None for c in chunks[:-1]), "only the last chunk carries the Answer"
+        segments = [c.text for c in chunks[:-1]]
+        assert len(segments) >= 1 and all(segments), q["question"]
+        assert "".join(segments) == final.answer.text, q["question"]
+        asked = assistant.ask(q["question"], history)
+        assert asked.text == final.answer.text and asked.refused == final.answer.refused
+        assert [c.chunk_id for c in asked.citations] == [c.chunk_id for c in final.answer.citations]
+
+
+def test_stream_chunks_add_up_like_a_langchain_stream(assistant: BulletinAssistant) -> None:
+    chunks = list(assistant.stream("吕梁市“三个一批”活动签约投资额是多少？"))
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    assert total.answer is chunks[-1].answer and total.text == total.answer.text
+
+
+def test_the_chain_is_a_runnable(assistant: BulletinAssistant) -> None:
+    chunks = list(assistant.chain.stream({"question": "吕梁市“三个一批”活动签约了多少个项目？", "history": [], "city": "", "k": None}))
+    assert chunks[-1].answer is not None and "12个" in chunks[-1].answer.text
+
+
+# --- validation --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("question", ["", " ", "   \n\t ", "\u3000"], ids=["empty", "space", "whitespace", "ideographic-space"])
+def test_empty_questions_are_rejected(assistant: BulletinAssistant, question: str) -> None:
+    with pytest.raises(InvalidQuestionError, match="empty"):
+        assistant.ask(question)
+    with pytest.raises(InvalidQuestionError):
+        list(assistant.stream(question))
+
+
+@pytest.mark.parametrize("question", [None, 42, b"\xe5\x90\x95\xe6\xa2\x81", ["吕梁"], {"question": "吕梁"}])
+def test_non_string_questions_are_rejected(assistant: BulletinAssistant, question: object) -> None:
+    with pytest.raises(InvalidQuestionError, match="string"):
+        assistant.ask(question)  # type: ignore[arg-type]
+
+
+def test_too_long_questions_are_rejected_with_the_limit(seed_index) -> None:
+    settings, index = seed_index
+    for limit in (20, 50):
+        assistant = BulletinAssistant(make_settings(settings.data_dir, max_question_chars=limit), index=index)
+        ok = "吕梁" * (limit // 2)
+        assert len(ok) == limit
+        assert validate_question(f"  {ok}  ", limit) == ok  # surrounding spaces do not count
+        assistant.ask(ok)
+        with pytest.raises(InvalidQuestionError) as err:
+            assistant.ask(ok + "吕")
+        assert str(limit) in str(err.value) and str(limit + 1) in str(err.value)
+
+
+def test_invalid_question_error_is_a_value_error() -> None:
+    assert issubclass(InvalidQuestionError, ValueError)
+
+
+# --- the Answer JSON ----------------------------------------------------------------------------------
+def test_answer_json_fields(assistant: BulletinAssistant) -> None:
+    for q in SAMPLE:
+        answer = assistant.ask(q["question"], q.get("history") or [])
+        data = json.loads(json.dumps(answer.to_json(id=q["id"]), ensure_ascii=False))
+        assert {"id", "question", "answer", "refused", "citations", "unsupported_figures", "backend", "timings_ms"} <= data.keys()
+        assert data["id"] == q["id"] and data["question"] == q["question"].strip()
+        assert data["answer"] == answer.text and data["refused"] is answer.refused
+        assert data["backend"] == "extractive" and isinstance(data["unsupported_figures"], list)
+        assert all(CITATION_FIELDS <= c.keys() for c in data["citations"] + data["nearest"])
+        assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
+        assert (data["citations"] == []) == data["refused"]
+        assert all(isinstance(v, float) for v in data["timings_ms"].values())
+    assert "id" not in assistant.ask("吕梁签约了多少个项目？").to_json()
+
+
+def test_citations_point_at_indexed_chunks(seed_index, assistant: BulletinAssistant) -> None:
+    _, index = seed_index
+    answer = assistant.ask("吕梁市“三个一批”活动签约投资额是多少？")
+    for c in answer.citations:
+        chunk = index.chunks[c.chunk_id]
+        assert (c.text, c.source, c.title, c.city) == (chunk.text, chunk.source, chunk.article_title, chunk.city)
+        assert f"[{c.n}]" in answer.text and c.label.startswith(chunk.city)
+
+
+def test_timings_cover_condense_retrieve_and_extract(assistant: BulletinAssistant) -> None:
+    for question in ("吕梁市“三个一批”活动签约投资额是多少？", "大同市开发区一季度规上工业增加值完成多少？"):
+        timings = assistant.ask(question).timings_ms
+        assert {"condense_ms", "retrieve_ms", "extract_ms", "total_ms"} <= timings.keys()
+        assert all(v >= 0 for v in timings.values())
+        assert timings["total_ms"] >= timings["condense_ms"] + timings["retrieve_ms"] + timings["extract_ms"] - 1e-6
+    assert "verify_ms" in assistant.ask("吕梁市“三个一批”活动签约投资额是多少？").timings_ms
+
+
+def test_retrieved_lists_ranked_chunk_ids(seed_index, assistant: BulletinAssistant) -> None:
+    _, index = seed_index
+    answer = assistant.ask("吕梁一季度有多少个立项备案项目？")
+    assert len(answer.retrieved) >= 5 and all(cid in index.chunks for cid in answer.retrieved)
+    assert {c.chunk_id for c in answer.citations} <= set(answer.retrieved)
+
+
+# --- history -------------------------------------------------------------------------------------------
+FOLLOW_UPS = [  # (history, follow-up, a figure the answer must state, one it must not)
+    (["吕梁市“三个一批”活动签约了多少个项目？"], "那开工了多少个？", "10个", "12个"),
+    (["吕梁市“三个一批”活动签约了多少个项目？"], "那投产了多少个？", "10个", "12个"),
+    (["吕梁一季度8个工业类开发区规上工业增加值完成多少？"], "同比增长多少？", "-2.6%", "162.33亿元"),
+    (["吕梁一季度有多少个立项备案项目？"], "其中实行承诺制办理的有几个？", "21个", "53个"),
+]
+
+
+@pytest.mark.parametrize(("history", "follow_up", "wanted", "unwanted"), FOLLOW_UPS)
+def test_follow_ups_resolve_from_history(assistant: BulletinAssistant, history: list[str], follow_up: str,
+                                         wanted: str, unwanted: str) -> None:
+    answer = assistant.ask(follow_up, history)
+    assert not answer.refused and wanted in answer.text and unwanted not in answer.text, answer.text
+    assert answer.condensed_question.endswith(follow_up) and answer.condensed_question != follow_up
+    assert all(c.city == "吕梁市" for c in answer.citations)
+    # Without the history the follow-up has nothing to stand on.
+    alone = assistant.ask(follow_up)
+    assert alone.condensed_question == follow_up
+
+
+def test_history_as_role_dicts_and_pairs(assistant: BulletinAssistant) -> None:
+    plain = assistant.ask("那开工了多少个？", ["吕梁市“三个一批”活动签约了多少个项目？"])
+    dicts = assistant.ask("那开工了多少个？", [{"role": "user", "content": "吕梁市“三个一批”活动签约了多少个项目？"},
+                                          {"role": "assistant", "content": plain.text}])
+    pairs = assistant.ask("那开工了多少个？", [("吕梁市“三个一批”活动签约了多少个项目？", plain.text)])
+    assert plain.text == dicts.text == pairs.text
+
+
+def test_place_swap_follow_up_is_refused_for_an_absent_city(assistant: BulletinAssistant) -> None:
+    answer = assistant.ask("那大同呢？", ["吕梁市“三个一批”活动签约投资额是多少？"])
+    assert answer.refused and "大同市" in answer.text and answer.condensed_question.startswith("大同市")
+
+
+# --- the city filter ------------------------------------------------------------------------------------
+def test_known_cities(assistant: BulletinAssistant) -> None:
+    assert assistant.known_cities() == ["吕梁市", "太原市"]
+
+
+@pytest.mark.parametrize("city", ["吕梁市", "太原市"])
+def test_city_filter_restricts_citations(assistant: BulletinAssistant, city: str) -> None:
+    answered = 0
+    for q in SAMPLE:
+        answer = assistant.ask(q["question"], q.get("history") or [], city=city)
+        shown = answer.citations + answer.nearest
+        assert all(c.city == city for c in shown), (q["question"], [c.city for c in shown])
+        answered += not answer.refused
+    assert answered >= 5
+
+
+def test_city_filter_for_an_absent_city_refuses(assistant: BulletinAssistant) -> None:
+    answer = assistant.ask("签约投资额是多少？", city="大同市")
+    assert answer.refused and answer.text.startswith(REFUSAL_PREFIX) and answer.nearest == [] and answer.retrieved == []
+
+
+# --- concurrency ------------------------------------------------------------------------------------------
+def _snapshot(answer: Answer) -> tuple:
+    return answer.text, answer.refused, tuple(c.chunk_id for c in answer.citations), tuple(answer.retrieved)
+
+
+def test_concurrent_asks_match_serial_answers(seed_index) -> None:
+    settings, index = seed_index
+    assistant = BulletinAssistant(settings, index=index)  # fresh: caches are filled under contention
+    questions = [(q["question"], q.get("history") or []) for q in DATASET[::17]][:10]
+    assert len(questions) == 10
+    barrier = threading.Barrier(4)
+
+    def worker(offset: int) -> list[tuple]:
+        barrier.wait()
+        order = questions[offset:] + questions[:offset]  # every thread in a different order
+        return [(q, _snapshot(assistant.ask(q, h))) for q, h in order]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(worker, range(4)))
+    serial = {q: _snapshot(BulletinAssistant(settings, index=index).ask(q, h)) for q, h in questions}
+    for result in results:
+        assert len(result) == 10
+        for question, snapshot in result:
+            assert snapshot == serial[question], question
+
+
+def test_citation_from_chunk_joins_section_and_item(seed_index) -> None:
+    _, index = seed_index
+    chunk = next(c for c in index.chunks.values() if c.section and c.item)
+    citation = Citation.from_chunk(3, chunk, 0.1234567)
+    assert citation.section == f"{chunk.section} · {chunk.item}" and citation.n == 3 and citation.score == 0.123457
