@@ -52,9 +52,10 @@ class Settings(BaseSettings):
     # --- retrieval ---------------------------------------------------------
     dense_k: int = 30
     bm25_k: int = 30
+    fusion: str = "score"  # score (normalised scores, measured best) | rrf
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    bm25_weight: float = 0.5
     top_k: int = 5
     rerank: str = "heuristic"  # none | heuristic | a sentence-transformers CrossEncoder name/path
     rerank_top_n: int = 30

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from assistant.query import YEAR_RE, QueryAnalysis, find_figures
-from index.fusion import rrf
+from index.fusion import rrf, score_fusion
 from index.store import BulletinIndex, Filter
 from index.types import Chunk, Hit
 
@@ -24,17 +24,19 @@ QUARTERS = ("一季度", "二季度", "三季度", "四季度", "上半年", "�
 class RetrievalConfig:
     mode: str = "hybrid"  # dense | bm25 | hybrid
     rerank: str = "heuristic"  # none | heuristic | CrossEncoder name or path
+    fusion: str = "score"  # score | rrf
     dense_k: int = 30
     bm25_k: int = 30
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    bm25_weight: float = 0.5
     rerank_top_n: int = 30
 
     @classmethod
     def from_settings(cls, settings) -> RetrievalConfig:  # noqa: ANN001
         return cls(
             rerank=settings.rerank,
+            fusion=settings.fusion,
             dense_k=settings.dense_k,
             bm25_k=settings.bm25_k,
             rrf_k=settings.rrf_k,
@@ -94,7 +96,8 @@ class HeuristicReranker(Reranker):
 
     name = "heuristic"
 
-    def __init__(self, w_place: float = 0.5, w_period: float = 0.6, w_terms: float = 0.5, w_unit: float = 0.3) -> None:
+    # Weights measured on the bulletins and RGB-zh dev sets (benchmarks/fusion_sweep.py).
+    def __init__(self, w_place: float = 0.2, w_period: float = 0.4, w_terms: float = 0.2, w_unit: float = 0.1) -> None:
         self.w_place, self.w_period, self.w_terms, self.w_unit = w_place, w_period, w_terms, w_unit
 
     def score(self, analysis: QueryAnalysis, hit: Hit, top: float) -> float:
@@ -165,10 +168,12 @@ class Retriever:
             fused = dense
         elif cfg.mode == "bm25":
             fused = bm25
-        else:
+        elif cfg.fusion == "rrf":
             fused = rrf(
                 [[i for i, _ in dense], [i for i, _ in bm25]], k=cfg.rrf_k, weights=[cfg.dense_weight, cfg.bm25_weight]
             )
+        else:
+            fused = score_fusion([dense, bm25], [cfg.dense_weight, cfg.bm25_weight], ["minmax", "max"])
         hits = [
             Hit(
                 chunk=chunks[cid],

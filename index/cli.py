@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.builder import Builder
 from index.errors import BulletinIndexError
-from index.fusion import rrf
+from index.fusion import rrf, score_fusion
 from index.store import BulletinIndex, Filter
 
 
@@ -41,10 +41,12 @@ def _search(index: BulletinIndex, args: argparse.Namespace) -> list[dict]:
         ranked = dense
     elif args.mode == "bm25":
         ranked = bm25
-    else:
+    elif settings.fusion == "rrf":
         ranked = rrf(
             [[i for i, _ in dense], [i for i, _ in bm25]], k=settings.rrf_k, weights=[settings.dense_weight, settings.bm25_weight]
         )
+    else:
+        ranked = score_fusion([dense, bm25], [settings.dense_weight, settings.bm25_weight], ["minmax", "max"])
     rows = []
     for rank, (cid, score) in enumerate(ranked[: args.k], 1):
         chunk = index.chunks[cid]

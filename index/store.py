@@ -68,7 +68,7 @@ class BulletinIndex:
         self.collection = collection or settings.collection
         self.catalog = Catalog(settings.catalog_dir / f"{self.collection}.sqlite")
         self._embedder = embedder
-        self._keyword = BM25Index(self.catalog)
+        self._keyword = BM25Index(self.catalog, settings.catalog_dir / f"{self.collection}.bm25")
         self._lock = threading.Lock()
         self._generation = -1
         self._chunks: dict[str, Chunk] = {}
@@ -129,15 +129,14 @@ class BulletinIndex:
         generation = self.catalog.generation
         if generation != self._generation:
             with self._lock:
-                chunks: dict[str, Chunk] = {}
-                doc_freq: dict[str, int] = {}
-                for chunk, tokens in self.catalog.iter_chunks():
-                    chunks[chunk.id] = chunk
-                    for token in set(tokens):
-                        doc_freq[token] = doc_freq.get(token, 0) + 1
-                self._chunks, self._doc_freq = chunks, doc_freq
+                self._chunks = {chunk.id: chunk for chunk in self.catalog.iter_chunk_data()}
+                self._doc_freq = self._keyword.doc_freq()
                 self._lexicon = Lexicon.from_json(self.catalog.meta().get("lexicon", "[]"))
                 self._generation = generation
+
+    @property
+    def keyword_index(self) -> BM25Index:
+        return self._keyword
 
     @property
     def chunks(self) -> dict[str, Chunk]:

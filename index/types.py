@@ -3,6 +3,7 @@ cited) and ``Hit`` (a chunk found by a search, with its score)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -53,6 +54,18 @@ class Chunk:
         data = asdict(self)
         data.pop("id")
         return data
+
+    def store_metadata(self) -> dict[str, Any]:
+        """What the dense store keeps: the fields searches filter on, and a digest of the
+        embedded text so a stale vector can be recognised."""
+        return {
+            "city": self.city,
+            "source": self.source,
+            "article_index": self.article_index,
+            "section": self.section,
+            "item": self.item,
+            "digest": hashlib.sha1(self.indexed_text.encode("utf-8")).hexdigest()[:16],
+        }
 
     @classmethod
     def from_metadata(cls, chunk_id: str, data: dict[str, Any]) -> Chunk:

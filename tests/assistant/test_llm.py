@@ -115,11 +115,22 @@ def test_prompt_system_rules_and_numbered_passages_in_the_user_message(seed_inde
 
 # --- citations ------------------------------------------------------------------------------------
 def test_citation_is_renumbered_to_the_passage_the_model_cited(seed_index, fake: FakeOpenAI) -> None:
-    """The model cites the passage holding 24.07亿元 by its prompt number ([3] for this question today)."""
+    """The model cites the passage holding 24.07亿元 by its prompt number (not [1]); it becomes [1]."""
+    settings, index = seed_index
+    probe = BulletinAssistant(settings, index=index)
+    candidates = ["吕梁市规上工业增加值完成多少？", "吕梁市开发区投资亿元以上项目有多少个？", "吕梁市开工项目总投资多少？",
+                  "吕梁市战略性新兴产业项目有多少个？", "吕梁“三个一批”投产项目总投资多少？"]
+
+    def figure_rank(q: str) -> int | None:
+        top = probe.ask(q).retrieved[: settings.top_k]
+        return next((n for n, cid in enumerate(top, 1) if FIGURE in squeeze(index.chunks[cid].text)), None)
+
+    question = next((q for q in candidates if (figure_rank(q) or 0) > 1), None)
+    assert question is not None, "no candidate question puts the 24.07亿元 passage in the top k below rank 1"
     fake.reply(cite_passage_with(FIGURE, "签约投资额24.07亿元[{n}]。"))
-    _, answer = run(assistant_at(seed_index, fake.base_url), "吕梁市规上工业增加值完成多少？")
+    _, answer = run(assistant_at(seed_index, fake.base_url), question)
     cited = re.search(r"\[(\d+)\]", _raw_answer(fake))
-    assert cited is not None
+    assert cited is not None and int(cited.group(1)) > 1
     assert FIGURE in squeeze(parse_passages(fake.chat_requests[0].user)[int(cited.group(1))])
 
     assert answer.text == "签约投资额24.07亿元[1]。"
@@ -135,22 +146,27 @@ def _raw_answer(fake: FakeOpenAI) -> str:
 
 
 def test_citations_renumbered_in_order_of_first_use(seed_index, fake: FakeOpenAI) -> None:
-    """The model cites passages [a] then [b] (and a bogus [9]): they become [1], [2]; [9] is dropped."""
+    """The model cites the last prompt passage, then the first one (and a bogus [9]):
+    they become [1], [2] in order of first use; [9] is dropped."""
+    figure = re.compile(r"\d+(?:\.\d+)?(?:亿元|万元|个|家|名|%)")
+    chosen: dict[str, tuple[int, str]] = {}
 
     def answer(body: dict) -> str:
         passages = parse_passages(Received("POST", "", {}, body).user)
-        platform = next(n for n, t in passages.items() if "0.64亿元" in squeeze(t))
-        signed = next(n for n, t in passages.items() if FIGURE in squeeze(t))
-        assert platform != signed
-        return f"平台公司完成基础设施建设投资0.64亿元[{platform}]。签约投资额24.07亿元[{signed}][9]。"
+        with_figures = [(n, figure.search(squeeze(t)).group(0)) for n, t in sorted(passages.items())
+                        if figure.search(squeeze(t))]
+        (first_n, first_fig), (last_n, last_fig) = with_figures[0], with_figures[-1]
+        chosen.update(first=(first_n, first_fig), last=(last_n, last_fig))
+        return f"其一为{last_fig}[{last_n}]。其二为{first_fig}[{first_n}][9]。"
 
     fake.reply(answer)
     _, got = run(assistant_at(seed_index, fake.base_url))
+    (first_n, first_fig), (last_n, last_fig) = chosen["first"], chosen["last"]
+    assert last_n > first_n
     assert got.backend == "llm:fake"
-    assert got.text == "平台公司完成基础设施建设投资0.64亿元[1]。签约投资额24.07亿元[2]。"
+    assert got.text == f"其一为{last_fig}[1]。其二为{first_fig}[2]。"
     assert [c.n for c in got.citations] == [1, 2]
-    assert "0.64亿元" in squeeze(got.citations[0].text)
-    assert FIGURE in squeeze(got.citations[1].text)
+    assert last_fig in squeeze(got.citations[0].text) and first_fig in squeeze(got.citations[1].text)
     assert got.unsupported_figures == []
 
 

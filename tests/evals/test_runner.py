@@ -102,7 +102,7 @@ def test_naive_langchain_builds_its_own_collection(small: dict) -> None:
 def test_retrieval_configs() -> None:
     settings = make_settings(Path("/nonexistent"))
     assert {n: (retrieval_config(n, settings).mode, retrieval_config(n, settings).rerank) for n in CONFIG_NAMES} == {
-        "dense": ("dense", "none"), "bm25": ("bm25", "none"), "hybrid": ("hybrid", "none"),
+        "dense": ("dense", "none"), "bm25": ("bm25", "none"), "hybrid-rrf": ("hybrid", "none"), "hybrid": ("hybrid", "none"),
         "hybrid+rerank": ("hybrid", "heuristic"), "naive-langchain": ("dense", "none")}
 
 

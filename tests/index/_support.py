@@ -238,8 +238,8 @@ def assert_consistent(index, check_vectors: bool = True) -> set[str]:
             assert float(got_vec @ vec) > 0.999, (
                 f"stale vector for {cid}: {chunks[cid].context} | {chunks[cid].text[:30]}"
             )
-            for key in ("city", "context", "source", "article_index", "section", "item"):
-                assert meta.get(key) == getattr(chunks[cid], key), f"stale Chroma metadata {key} for {cid}"
+            for key, value in chunks[cid].store_metadata().items():
+                assert meta.get(key) == value, f"stale Chroma metadata {key} for {cid}"
     return catalog_ids
 
 

@@ -388,7 +388,6 @@ def test_dense_ignores_vectors_the_catalog_does_not_list(built) -> None:
         orphans,
         np.asarray([vector] * len(orphans)),
         [{"city": "吕梁市", "source": "gone.txt"}] * len(orphans),
-        ["不该出现的孤儿向量"] * len(orphans),
     )
     assert set(orphans) <= index.dense_store.ids()
     assert index.dense(QUERY, 1)[0][0] == top
