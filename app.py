@@ -136,12 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from index.errors import BulletinIndexError
-    from settings import Settings
+    from settings import SettingsError, load_settings
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         assistant = build_assistant(settings, build_index=True, show_progress=True)
         if not args.no_warmup:

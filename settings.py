@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -52,7 +53,7 @@ class Settings(BaseSettings):
     # --- retrieval ---------------------------------------------------------
     dense_k: int = 30
     bm25_k: int = 30
-    fusion: str = "score"  # score (normalised scores, measured best) | rrf
+    fusion: Literal["score", "rrf"] = "score"  # normalised-score fusion measured best
     rrf_k: int = 60
     dense_weight: float = 0.5
     bm25_weight: float = 0.5
@@ -115,3 +116,28 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+
+class SettingsError(ValueError):
+    """A BULLETIN_* variable has an invalid value; the message names it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, turning validation errors into one clear message.
+
+    >>> import os; os.environ["BULLETIN_PORT"] = "eighty"
+    >>> try:
+    ...     load_settings()
+    ... except SettingsError as exc:
+    ...     print(str(exc).splitlines()[0])
+    invalid setting BULLETIN_PORT='eighty': Input should be a valid integer, unable to parse string as an integer
+    >>> del os.environ["BULLETIN_PORT"]
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "BULLETIN_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"invalid setting {name}={err.get('input')!r}: {err['msg']}")
+        raise SettingsError("\n".join(lines) + "\n(see the configuration table in README.md)") from None

@@ -111,12 +111,12 @@ def _chat(assistant: BulletinAssistant, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from settings import Settings
+    from settings import SettingsError, load_settings
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
-        assistant = BulletinAssistant(Settings())
+        assistant = BulletinAssistant(load_settings())
         if args.command == "chat":
             return _chat(assistant, args)
         if args.questions:
@@ -127,6 +127,6 @@ def main(argv: list[str] | None = None) -> int:
         answer = assistant.ask(args.question, [], args.city, args.k)
         print(_json_line(answer) if args.json else render_text(answer))
         return 0
-    except (BulletinIndexError, InvalidQuestionError, OSError) as exc:
+    except (BulletinIndexError, InvalidQuestionError, SettingsError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

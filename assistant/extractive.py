@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from assistant.query import QueryAnalysis, find_figures
 from assistant.retrieval import QUARTERS, mentions
 from assistant.verify import normalise
+from index.cleaning import fold_width
 from index.lexicon import STOPWORDS, Lexicon
 from index.types import Hit
 
 SENTENCE_RE = re.compile(r"[^。！？!?]+[。！？!?]?[”’）)]*")
 CLAUSE_SPLIT = "，；：,;:"
-DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月(?:上|中|下)旬|(?<!\d)\d{4}年")
+# What counts as answering a date question: a year for 「哪一年」, a day for 「哪天」, else a month or day.
+YEAR_RE_ = re.compile(r"(?<!\d)\d{4}年")
+DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月(?:上|中|下)旬|\d{1,2}月|(?<!\d)\d{1,2}日")
 DAY_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{1,2}日")
 DAY_WORDS = ("哪天", "哪一天", "几号", "几月几日", "日期")
+YEAR_WORDS = ("哪年", "哪一年", "什么年份", "哪个年份")
 # Entities a 「哪个X」 question wants named in the answer.
 ENTITY_RES = {
     "zone": re.compile(r"[\u4e00-\u9fff]{2,8}?(?:经开区|开发区|示范区|高新区|园区)"),
@@ -145,6 +149,10 @@ class ExtractiveAnswerer:
         asked = set(re.findall(r"(?:什么|哪些|哪几|哪个|哪家|几个|多少)([\u4e00-\u9fff]{2,4})", text))
         asked |= set(re.findall(r"([\u4e00-\u9fff]{2,4})(?:叫什么|是什么|是哪|有哪些|有什么)", text))
         asked = {w for a in asked for w in nouns if w in a}
+        # The question's last noun usually names the answer wanted (「…死亡人数」「…的地点」「…原因」).
+        ordered = [w for w in self.lexicon.words(text) if w in nouns]
+        if ordered:
+            asked.add(ordered[-1])
         return [k for k in keywords if self.is_rare(k) and k in nouns and k not in asked]
 
     # --- the question's keywords ------------------------------------------
@@ -188,13 +196,16 @@ class ExtractiveAnswerer:
                 if other:
                     return f"所述为{other[0]}而非{period}"
         if analysis.figure_intent:
-            figures = [(n, u) for n, u in find_figures(sentence) if u and u not in ("年", "月", "日", "号")]
+            dates = {"年", "月", "日", "号"} - set(analysis.units)  # 「被判多少年」 does want 年
+            figures = [(n, u) for n, u in find_figures(sentence) if u and u not in dates]
             if analysis.units:
                 figures = [(n, u) for n, u in figures if u in analysis.units]
             if not figures:
                 return "未给出所问的数字"
         if analysis.date_intent and not self._date_re(analysis).search(sentence):
             return "未给出日期"
+        if sentence.rstrip("”’」） ").endswith(("？", "?")):
+            return "是问句，不是答案"  # FAQ-style passages repeat the question
         return ""
 
     def _sentences(self, analysis: QueryAnalysis, hits: list[Hit]) -> list[_Sentence]:
@@ -210,12 +221,16 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _date_re(analysis: QueryAnalysis) -> re.Pattern[str]:
+        if any(w in analysis.question for w in YEAR_WORDS):
+            return YEAR_RE_
         return DAY_RE if any(w in analysis.question for w in DAY_WORDS) else DATE_RE
 
     # --- scoring --------------------------------------------------------------
     @staticmethod
     def _covered(keywords: dict[str, float], text: str) -> frozenset[str]:
-        return frozenset(k for k in keywords if k in text)
+        # Keywords are lower-cased and width-folded by the tokenizer (「C919」→「c919」): match alike.
+        folded = fold_width(text).lower()
+        return frozenset(k for k in keywords if k in folded)
 
     def _window(self, analysis: QueryAnalysis, keywords: dict[str, float], clauses: list[str]) -> tuple[int, int]:
         """The best contiguous run of clauses [i, j): most keyword weight, short, holding the asked figure.
@@ -226,7 +241,7 @@ class ExtractiveAnswerer:
         best, best_span = -1e9, (0, len(clauses))
 
         def has_figure(c: str) -> bool:
-            units = [u for _, u in find_figures(c) if u and u not in ("年", "月", "日")]
+            units = [u for _, u in find_figures(c) if u and (u not in ("年", "月", "日") or u in analysis.units)]
             return bool([u for u in units if u in analysis.units] if analysis.units else units)
 
         limit = 6 if analysis.kind in ("list", "describe") else 4
@@ -335,7 +350,7 @@ class ExtractiveAnswerer:
             shared = sum(g in s.text for g in grams)  # a phrase of the question said verbatim
             s.score = sum(keywords[k] for k in s.covered) / total + 0.05 / (1 + s.hit) + 0.03 * min(shared, 5)
             # 「投资额」 is close enough when the evidence says 「投资」.
-            missing = [k for k in rare if k not in scope and not any(c in k and len(c) >= 2 for c in s.covered)]
+            missing = [k for k in rare if k not in s.covered and not any(c in k and len(c) >= 2 for c in s.covered)]
             if s.valid and missing:
                 s.valid, s.why_not = False, f"未提及“{missing[0]}”"
         valid = sorted((s for s in sentences if s.valid), key=lambda s: (-s.score, s.hit))

@@ -65,18 +65,22 @@ def gate(data: dict, thresholds: dict[str, float]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from settings import Settings
+    from settings import SettingsError, load_settings
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command == "import-feedback":
             print(run_import_cmd(settings, args))
             return 0
         dataset = resolve(args.dataset, getattr(args, "corpus", None))
         if args.command == "gate":
-            spec = json.loads(args.thresholds.read_text(encoding="utf-8"))
+            spec = {k: v for k, v in json.loads(args.thresholds.read_text(encoding="utf-8")).items() if not k.startswith("_")}
             if dataset.name not in spec:
                 print(f"error: {args.thresholds} has no thresholds for dataset {dataset.name!r}", file=sys.stderr)
                 return 2

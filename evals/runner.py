@@ -133,7 +133,12 @@ def evaluate(
         idx = open_naive_index(settings, dataset, show_progress) if name == "naive-langchain" else index
         assistant = BulletinAssistant(settings, index=idx, retrieval=retrieval_config(name, settings))
         run = answer_all(assistant, questions, desc=name, show_progress=show_progress)
-        chunk_texts = {cid: c.text for cid, c in idx.chunks.items()}
+        if name == "naive-langchain" and dataset.corpus_is_passages:
+            # Its chunks are pieces "<passage id>#<n>": judge retrieval on the passages they came from.
+            for record in run.values():
+                record["retrieved"] = list(dict.fromkeys(cid.rsplit("#", 1)[0] for cid in record["retrieved"]))
+        judged = index if (name == "naive-langchain" and dataset.corpus_is_passages) else idx
+        chunk_texts = {cid: c.text for cid, c in judged.chunks.items()}
         rows = metrics.per_question(questions, run, chunk_texts)
         results[name] = {
             "metrics": metrics.aggregate(questions, run, chunk_texts),

@@ -65,11 +65,15 @@ def _search(index: BulletinIndex, args: argparse.Namespace) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from settings import Settings
+    from settings import SettingsError, load_settings
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     index = BulletinIndex(settings, collection=args.collection)
     try:
         if args.command == "build":

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import BulletinIndexError
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(BulletinIndexError):
     """The embedding model could not be loaded or run; the message says what to do."""
 
 
@@ -107,12 +109,15 @@ class SentenceTransformerEmbedder(Embedder):
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
     ) -> None:
-        from index.e5_model import DEFAULT_MODEL_NAME, materialize_e5_small
+        from index.e5_model import DEFAULT_MODEL_NAME, ModelUnavailableError, ModelVerificationError, materialize_e5_small
 
         self.name = model_name
         path: str = model_name
         if model_name == DEFAULT_MODEL_NAME:
-            path = str(materialize_e5_small(cache_dir))
+            try:
+                path = str(materialize_e5_small(cache_dir))
+            except (ModelUnavailableError, ModelVerificationError) as exc:
+                raise EmbeddingError(str(exc)) from exc
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
