@@ -29,6 +29,7 @@ run: setup
 # Tests never write into the working tree or $HOME: every test uses tmp dirs; the real-model
 # tests reuse the model materialised by `make model`.  The eval gate runs on a throwaway data dir.
 test: setup
+	$(PY) -m ruff check .
 	BULLETIN_TEST_MODEL_DIR="$$($(PY) -c 'from settings import Settings; print(Settings().model_cache_dir)')" \
 		$(PY) -m pytest
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

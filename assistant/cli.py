@@ -53,7 +53,7 @@ def render_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _json_line(answer: Answer, id: str | None = None) -> str:  # noqa: A002
+def _json_line(answer: Answer, id: str | None = None) -> str:
     data = answer.to_json(id)
     data["citations"] = [
         {k: c[k] for k in ("n", "chunk_id", "text", "original", "source", "title", "city", "section", "score")}

@@ -33,7 +33,7 @@ class RetrievalConfig:
     rerank_top_n: int = 30
 
     @classmethod
-    def from_settings(cls, settings) -> RetrievalConfig:  # noqa: ANN001
+    def from_settings(cls, settings) -> RetrievalConfig:
         return cls(
             rerank=settings.rerank,
             fusion=settings.fusion,

@@ -64,7 +64,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     retrieved: list[str] = field(default_factory=list)  # chunk ids in rank order (for evals)
 
-    def to_json(self, id: str | None = None) -> dict[str, Any]:  # noqa: A002 - the API field is "id"
+    def to_json(self, id: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {} if id is None else {"id": id}
         data.update(
             question=self.question,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.datasets import resolve  # noqa: E402
-from evals.runner import PRIMARY, evaluate  # noqa: E402
-from settings import Settings  # noqa: E402
+from evals.datasets import resolve
+from evals.runner import PRIMARY, evaluate
+from settings import Settings
 
 KEYS = ("R@1", "R@5", "MRR@10", "answer_hit@5", "fact_accuracy", "citation_support", "refusal_f1")
 

@@ -17,15 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.chain import BulletinAssistant  # noqa: E402
-from assistant.query import QueryAnalysis  # noqa: E402
-from assistant.retrieval import HeuristicReranker  # noqa: E402
-from evals import metrics  # noqa: E402
-from evals.datasets import load_questions, resolve  # noqa: E402
-from evals.runner import open_index  # noqa: E402
-from index.fusion import rrf  # noqa: E402
-from index.types import Hit  # noqa: E402
-from settings import Settings  # noqa: E402
+from assistant.chain import BulletinAssistant
+from assistant.query import QueryAnalysis
+from assistant.retrieval import HeuristicReranker
+from evals import metrics
+from evals.datasets import load_questions, resolve
+from evals.runner import open_index
+from index.fusion import rrf
+from index.types import Hit
+from settings import Settings
 
 
 def cache_rankings(settings: Settings, name: str) -> tuple[list[dict], dict, dict, list[QueryAnalysis], object]:

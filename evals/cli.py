@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def run_import_cmd(settings, args: argparse.Namespace) -> str:  # noqa: ANN001
+def run_import_cmd(settings, args: argparse.Namespace) -> str:
     from evals.feedback import run_import
 
     return run_import(args.feedback or settings.feedback_path, args.out)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 
 
-def _client(path: Path | None, url: str | None):  # noqa: ANN202 - chromadb types stay here
+def _client(path: Path | None, url: str | None):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -56,7 +56,7 @@ class ChromaStore:
         self._client = _client(path, url)
         self._collection = None
 
-    def _call(self, what: str, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    def _call(self, what: str, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (IndexMismatchError, StoreUnavailableError):
@@ -76,7 +76,7 @@ class ChromaStore:
     def metadata(self) -> dict:
         return dict(self._open().metadata or {})
 
-    def _open(self, create_with: dict | None = None):  # noqa: ANN202
+    def _open(self, create_with: dict | None = None):
         if self._collection is None:
             if create_with is not None:
                 self._collection = self._call(
@@ -160,5 +160,5 @@ class ChromaStore:
         try:
             self._client.heartbeat()
             return True
-        except Exception:  # noqa: BLE001 - any failure means unreachable
+        except Exception:
             return False

@@ -109,7 +109,12 @@ class SentenceTransformerEmbedder(Embedder):
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
     ) -> None:
-        from index.e5_model import DEFAULT_MODEL_NAME, ModelUnavailableError, ModelVerificationError, materialize_e5_small
+        from index.e5_model import (
+            DEFAULT_MODEL_NAME,
+            ModelUnavailableError,
+            ModelVerificationError,
+            materialize_e5_small,
+        )
 
         self.name = model_name
         path: str = model_name

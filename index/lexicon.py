@@ -41,7 +41,7 @@ _LIST = re.compile(rf"((?:[{CJK}A-Za-z0-9]{{2,14}}、)+[{CJK}A-Za-z0-9]{{2,14}})
 
 
 @lru_cache(maxsize=8)
-def _tokenizer(words: tuple[str, ...]):  # noqa: ANN202 - jieba has no types
+def _tokenizer(words: tuple[str, ...]):
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -53,7 +53,7 @@ def _tokenizer(words: tuple[str, ...]):  # noqa: ANN202 - jieba has no types
 
 
 @lru_cache(maxsize=8)
-def _pos_tagger(words: tuple[str, ...]):  # noqa: ANN202
+def _pos_tagger(words: tuple[str, ...]):
     """A POS tagger over the same dictionary (building one reads jieba's dictionary file: cache it)."""
     import jieba.posseg
 

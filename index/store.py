@@ -163,7 +163,7 @@ class BulletinIndex:
         chunks = self.chunks
         return [chunks[i] for i in ids if i in chunks]
 
-    def dense(self, query: str, k: int, flt: Filter | None = None, vector=None) -> list[tuple[str, float]]:  # noqa: ANN001
+    def dense(self, query: str, k: int, flt: Filter | None = None, vector=None) -> list[tuple[str, float]]:
         """(chunk id, cosine) best first, committed chunks only."""
         chunks = self.chunks
         if vector is None:

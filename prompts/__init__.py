@@ -10,7 +10,7 @@ variable, so a template and its caller cannot drift apart silently.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from string import Template
 
@@ -19,7 +19,7 @@ class PromptError(ValueError):
     """A template is missing, or rendered with missing/unexpected variables."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> Template:
     try:
         text = resources.files("prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8")

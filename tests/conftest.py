@@ -35,7 +35,7 @@ def _no_bulletin_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
-def make_settings(data_dir: Path, **overrides):  # noqa: ANN201
+def make_settings(data_dir: Path, **overrides):
     from settings import Settings
 
     values = {"data_dir": data_dir, "embed_model": "hashing", "corpus_dir": ROOT / "corpus", **overrides}
@@ -43,7 +43,7 @@ def make_settings(data_dir: Path, **overrides):  # noqa: ANN201
 
 
 @pytest.fixture
-def settings(tmp_path: Path):  # noqa: ANN201
+def settings(tmp_path: Path):
     """Fresh settings with the fake embedder and an empty data dir."""
     return make_settings(tmp_path / "data")
 
@@ -57,7 +57,7 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def seed_index(tmp_path_factory: pytest.TempPathFactory):
     """The seed corpus indexed once with the fake embedder: (settings, BulletinIndex)."""
     from index.builder import Builder
     from index.store import BulletinIndex
@@ -79,7 +79,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_assistant(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # noqa: ANN201
+def real_assistant(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):
     """The seed corpus indexed with the real default model, and an assistant over it."""
     from assistant.chain import BulletinAssistant
     from index.builder import Builder
@@ -113,7 +113,7 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 @pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `chroma run` server on 127.0.0.1 (its URL).
 
     `.ci/run` starts one and exports BULLETIN_TEST_CHROMA_URL; otherwise the session starts its own.

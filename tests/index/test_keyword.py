@@ -34,7 +34,7 @@ def test_loaded_and_refitted_indexes_agree(settings) -> None:
 
 
 def test_top_k_matches_a_full_deterministic_sort(seed_index) -> None:
-    settings, index = seed_index
+    _, index = seed_index
     keyword: BM25Index = index.keyword_index
     ids, model, _ = keyword._fresh()
     for q in QUERIES:
