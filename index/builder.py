@@ -73,7 +73,8 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Content hash of a file (read in 1 MiB blocks)."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -116,7 +117,7 @@ class Builder:
             rel = path.relative_to(base).as_posix()
             entry = manifest.get(path.name)
             try:
-                sha = _sha256(path)
+                sha = file_sha256(path)
             except OSError as exc:
                 report.skipped.append(Skipped(rel, f"cannot read file: {exc.strerror}"))
                 if rel in catalog_sources:
@@ -152,7 +153,7 @@ class Builder:
         self, path: Path, report: BuildReport, force: bool = False
     ) -> tuple[dict[str, tuple[str, list[Chunk], int]], set[str]]:
         rel = path.name
-        sha = _sha256(path)
+        sha = file_sha256(path)
         old = self.index.catalog.sources().get(rel)
         if old and old.sha256 == sha and not force:
             report.files_unchanged += 1

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +23,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Libraries that cache into $HOME (matplotlib's font cache, the HF hub) get a throwaway place,
+# and nothing may try the network: tests never write into $HOME and run offline.
+_SCRATCH = tempfile.mkdtemp(prefix="bulletin-tests-")
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(_SCRATCH, "matplotlib"))
+os.environ.setdefault("HF_HOME", os.path.join(_SCRATCH, "hf"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SEED = ROOT / "corpus" / "000_539e1ef272cb00ed.txt"
 SHARED = ROOT.parent / "shared"

@@ -7,14 +7,13 @@ skipped when the content is the same, refused otherwise unless the admin ticks
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.builder import Builder, BuildReport
+from index.builder import Builder, BuildReport, file_sha256
 from index.loaders import MAX_FILE_BYTES, SUPPORTED
 from index.store import BulletinIndex
 
@@ -46,14 +45,6 @@ def safe_name(name: str) -> str:
     stem, suffix = Path(base).stem, Path(base).suffix.lower()
     stem = re.sub(r"[^\w（）()【】\-.·]+", "_", stem).strip("._") or "bulletin"
     return f"{stem[:120]}{suffix}"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -93,7 +84,7 @@ def save_uploads(paths: list[str | Path], names: list[str] | None, corpus_dir: P
             continue
         dest = corpus_dir / name
         if dest.exists():
-            if _sha256(dest) == _sha256(src):
+            if file_sha256(dest) == file_sha256(src):
                 result.messages.append(f"= {name}：语料库中已有相同内容的文件，跳过")
                 continue
             if not overwrite:

@@ -10,6 +10,7 @@ Screenshots go to $BULLETIN_TEST_ARTIFACTS (default: a pytest tmp dir); the path
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -28,13 +29,17 @@ HTML = "text/html; charset=utf-8"
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory: pytest.TempPathFactory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver")
     from playwright.sync_api import sync_playwright
 
+    # Chromium writes crash-report and dconf folders under $HOME whatever its profile dir:
+    # give it a throwaway home so the tests leave the user's untouched.
+    home = tmp_path_factory.mktemp("chromium-home")
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache")}
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
         yield b
         b.close()
 
