@@ -110,19 +110,25 @@ class BulletinIndex:
             )
         want_model = self._embedder.name if self._embedder else canonical_model_name(self.settings.embed_model)
         chunker = meta.get("chunker", "")
-        problems = []
+        model_problems, chunk_problems = [], []
         if meta["embed_model"] != want_model:
-            problems.append(f"embedding model {meta['embed_model']!r} (settings: {want_model!r})")
-        if not chunker.startswith("passages") and chunker != self.expected_chunker():
-            problems.append(f"chunker {chunker!r} (settings: {self.expected_chunker()!r})")
+            model_problems.append(f"embedding model {meta['embed_model']!r} (settings: {want_model!r})")
         if self._embedder is not None and str(self._embedder.dim) != meta.get("embed_dim"):
-            problems.append(f"dimension {meta.get('embed_dim')} (model: {self._embedder.dim})")
-        if problems:
+            model_problems.append(f"dimension {meta.get('embed_dim')} (model: {self._embedder.dim})")
+        if not chunker.startswith("passages") and chunker != self.expected_chunker():
+            chunk_problems.append(f"chunker {chunker!r} (settings: {self.expected_chunker()!r})")
+        if model_problems or chunk_problems:
+            # Another model needs new vectors (--rebuild); another chunker only a re-chunk, which a
+            # plain build does (unchanged passages keep their cached vectors).
+            how = (
+                "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL back to what it was built with)"
+                if model_problems
+                else "python -m index build (or set BULLETIN_CHUNK_CHARS back to what it was built with)"
+            )
             raise IndexMismatchError(
                 f"the index '{self.collection}' under {self.settings.data_dir} was built with "
-                + "; ".join(problems)
-                + ". Rebuild it with the current settings: python -m index build --rebuild "
-                "(or set BULLETIN_EMBED_MODEL / BULLETIN_CHUNK_CHARS back to what it was built with)."
+                + "; ".join(model_problems + chunk_problems)
+                + f". Rebuild it with the current settings: {how}."
             )
 
     def _refresh(self) -> None:
