@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
@@ -20,7 +20,7 @@ import prompts
 from assistant.condense import condense
 from assistant.extractive import Draft, ExtractiveAnswerer
 from assistant.llm import LLMAnswerer, LLMError
-from assistant.query import QueryAnalysis, analyse, find_places
+from assistant.query import YEAR_RE, QueryAnalysis, analyse, find_places
 from assistant.retrieval import RetrievalConfig, Retriever
 from assistant.types import Answer, Citation
 from assistant.verify import verify
@@ -82,37 +82,33 @@ class BulletinAssistant:
         )
 
     # --- corpus facts the answerer needs ----------------------------------
-    def _corpus_facts(self) -> tuple[frozenset[int], set[str]]:
-        from assistant.query import YEAR_RE
-
-        years: set[int] = set()
-        text_places: set[str] = set()
-        for chunk in self.index.chunks.values():
-            years.update(int(y) for y in YEAR_RE.findall(chunk.text))
-            text_places.update(find_places(f"{chunk.city} {chunk.text}"))
-        return frozenset(years), text_places
+    def _corpus_facts(self) -> tuple[frozenset[int], frozenset[str]]:
+        """Years and places the corpus mentions (recomputed when a build commits)."""
+        generation = self.index.catalog.generation
+        cached = getattr(self, "_facts", None)
+        if cached is None or cached[0] != generation:
+            years: set[int] = set()
+            text_places: set[str] = set()
+            for chunk in self.index.chunks.values():
+                years.update(int(y) for y in YEAR_RE.findall(chunk.text))
+                text_places.update(find_places(f"{chunk.city} {chunk.text}"))
+            self._facts = (generation, (frozenset(years), frozenset(text_places)))
+        return self._facts[1]
 
     def extractive(self) -> ExtractiveAnswerer:
-        years, known = self._corpus_facts_cached()
+        years, known = self._corpus_facts()
         return ExtractiveAnswerer(
             self.index.lexicon,
             self.index.df,
             len(self.index.chunks),
             refuse_below=self.settings.refuse_below,
             corpus_years=years,
-            known_places=lambda p: p in known,
+            known_places=known.__contains__,
             in_corpus=self._in_corpus,
         )
 
     def _in_corpus(self, text: str) -> bool:
         return any(text in c.text for c in self.index.chunks.values())
-
-    def _corpus_facts_cached(self) -> tuple[frozenset[int], set[str]]:
-        generation = self.index.catalog.generation
-        cached = getattr(self, "_facts", None)
-        if cached is None or cached[0] != generation:
-            self._facts = (generation, self._corpus_facts())
-        return self._facts[1]
 
     # --- chain steps -----------------------------------------------------------
     def _prepare(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -123,16 +119,15 @@ class BulletinAssistant:
         analysis = analyse(condensed.question, terms)
         if condensed.context:
             context_analysis = analyse(condensed.full, terms)
-            analysis = QueryAnalysis(
-                **{
-                    **analysis.__dict__,
-                    "search_text": f"{condensed.context} {analysis.search_text}",
-                    "places": context_analysis.places,
-                    "terms": context_analysis.terms,
-                    "years": context_analysis.years,
-                    "periods": context_analysis.periods,
-                    "extra": {"context": condensed.context},
-                }
+            # Search with the carried context; constrain by the places/terms/periods of both turns.
+            analysis = replace(
+                analysis,
+                search_text=f"{condensed.context} {analysis.search_text}",
+                places=context_analysis.places,
+                terms=context_analysis.terms,
+                years=context_analysis.years,
+                periods=context_analysis.periods,
+                extra={"context": condensed.context},
             )
         city = request.get("city") or ""
         timings = {"condense_ms": (time.perf_counter() - t0) * 1000}
