@@ -459,14 +459,9 @@ def load_queries(articles: list[dict], want: int = 100) -> tuple[list[str], str]
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from evals.report import cpu_model
+
+    cpu = cpu_model()
     mem = 0
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

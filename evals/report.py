@@ -15,16 +15,19 @@ SHOWN = ("R@1", "R@5", "R@10", "MRR@10", "answer_hit@5", "fact_accuracy", "all_f
 CHARTED = ("R@1", "R@5", "MRR@10", "answer_hit@5", "fact_accuracy", "citation_support", "refusal_f1")
 
 
-def machine() -> str:
-    cpu = ""
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown" elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU ({cpu or 'unknown'}), Python {platform.python_version()}"
+    return "unknown"
+
+
+def machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU ({cpu_model()}), Python {platform.python_version()}"
 
 
 def _fmt(value: Any) -> str:
