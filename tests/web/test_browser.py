@@ -102,7 +102,7 @@ def test_widget_cross_origin_answers_with_citation(page, app_server, allowed_por
         shot(page, artifacts_dir, "widget-cross-origin-answer")
 
         page.keyboard.press("Escape")  # closes, focus back on the bubble
-        assert not page.locator("bulletin-chat-widget .panel").is_visible()
+        page.locator("bulletin-chat-widget .panel").wait_for(state="hidden", timeout=5_000)
         assert page.evaluate("document.querySelector('bulletin-chat-widget').shadowRoot.activeElement.className") == "bubble"
 
         # Mobile width: the panel takes the full width.
@@ -124,7 +124,7 @@ def test_widget_refused_state(page, app_server, allowed_port, artifacts_dir):
         assert "简报中未找到" in msg.inner_text() and "最接近的段落" in msg.inner_text()
         toggle = msg.locator("button.src-toggle").first
         toggle.click()
-        assert msg.locator(".passage").first.is_visible()
+        msg.locator(".passage").first.wait_for(state="visible", timeout=5_000)
         shot(page, artifacts_dir, "widget-refused")
 
 
@@ -172,7 +172,7 @@ def test_gradio_chat_answers_with_cited_passage(page, app_server, artifacts_dir)
     page.goto(f"{app_server.url}/")
     box = page.locator("#question textarea")
     box.wait_for(timeout=30_000)
-    assert page.locator("text=示例问题").count() >= 1
+    page.locator("text=示例问题").first.wait_for(timeout=30_000)  # Gradio renders the examples a little later
     box.fill(SEED_QUESTION)
     box.press("Enter")
     card = page.locator("#citations .cite-card").first
