@@ -121,15 +121,21 @@ class ExtractiveAnswerer:
         self.corpus_years = corpus_years
         self.known_places = known_places
         self.in_corpus = in_corpus
+        self._paraphrasable_terms: dict[str, bool] = {}
 
     def _paraphrasable(self, term: str) -> bool:
         """A quoted term the bulletins never use, made only of words they do use (「投产一批」 for
         投产项目), may be the asker's paraphrase: it is then searched, not required.  A term with
-        a word the corpus never uses (「人才强市」) stays required, so made-up policies are refused."""
-        if self.in_corpus is None or self.in_corpus(term):
-            return False
-        tokens = [t for t in self.lexicon.tokenize(term) if t not in STOPWORDS]
-        return bool(tokens) and all(self.df(t) > 0 for t in tokens)
+        a word the corpus never uses (「人才强市」) stays required, so made-up policies are refused.
+        Memoised: it is asked once per candidate sentence, and the corpus scan is not cheap."""
+        if term not in self._paraphrasable_terms:
+            if self.in_corpus is None or self.in_corpus(term):
+                verdict = False
+            else:
+                tokens = [t for t in self.lexicon.tokenize(term) if t not in STOPWORDS]
+                verdict = bool(tokens) and all(self.df(t) > 0 for t in tokens)
+            self._paraphrasable_terms[term] = verdict
+        return self._paraphrasable_terms[term]
 
     def idf(self, token: str) -> float:
         return math.log(1 + (self.n_docs + 1) / (self.df(token) + 0.5))

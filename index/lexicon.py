@@ -26,7 +26,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "规上": ("规模以上",),
     "技改": ("技术改造",),
     "亿元以上": ("过亿", "超亿", "上亿", "亿元及以上"),
-    "吕梁经开区": ("吕梁经济技术开发区",),
 }
 
 STOPWORDS = frozenset(
@@ -50,6 +49,13 @@ def _tokenizer(words: tuple[str, ...]):
     for word in words:
         tok.add_word(word, freq=50_000)
     return tok
+
+
+@lru_cache(maxsize=8)
+def _place_zone_re(suffix_aliases: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    names = sorted(places()["city"] | places().get("county", frozenset()), key=len, reverse=True)
+    variants = "|".join(re.escape(v) for v, _ in suffix_aliases)
+    return re.compile(f"({'|'.join(map(re.escape, names))})[市县区]?({variants})")
 
 
 @lru_cache(maxsize=8)
@@ -145,9 +151,9 @@ class Lexicon:
         """Search tokens: words, their sub-words (jieba search mode) and alias canonical forms.
 
         >>> Lexicon.empty().tokenize("吕梁经济技术开发区的签约投资额")
-        ['吕梁', '经济', '技术', '开发', '开发区', '吕梁经开区', '签约', '投资', '投资额']
-        >>> Lexicon.empty().tokenize("孝义经济技术开发区")[-1]
-        '经开区'
+        ['吕梁', '经济', '技术', '开发', '开发区', '经开区', '签约', '投资', '投资额', '吕梁经开区']
+        >>> Lexicon.empty().tokenize("孝义经济技术开发区")[-2:]
+        ['经开区', '孝义经开区']
         """
         text = fold_width(text).lower()
         out: list[str] = []
@@ -167,6 +173,10 @@ class Lexicon:
             short = self._city_short.get(word)
             if short:
                 out.append(short)
+        # A place followed by a long zone name that jieba cut apart (「吕梁」「经济技术开发区」):
+        # index the short name too, so it meets 「吕梁经开区」 in documents.
+        for m in _place_zone_re(tuple(self._suffix_aliases)).finditer(text):
+            out.append(m.group(1) + dict(self._suffix_aliases)[m.group(2)])
         return out
 
 

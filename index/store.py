@@ -7,7 +7,6 @@ removes it.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,12 +147,6 @@ class BulletinIndex:
     def chunks(self) -> dict[str, Chunk]:
         self._refresh()
         return self._chunks
-
-    def idf(self, token: str) -> float:
-        """Smoothed inverse document frequency of a keyword token over committed chunks."""
-        self._refresh()
-        n = len(self._chunks)
-        return math.log(1 + (n + 1) / (self._doc_freq.get(token, 0) + 0.5))
 
     def df(self, token: str) -> int:
         self._refresh()
