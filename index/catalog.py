@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.sqlite_open import connect_wal
 from index.types import Chunk
 
 SCHEMA_VERSION = "1"
@@ -30,26 +31,23 @@ class SourceRecord:
     issue_title: str = ""
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, chunk_ids TEXT NOT NULL,
+    articles INTEGER NOT NULL, issue_title TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, ord INTEGER NOT NULL,
+    data TEXT NOT NULL, tokens TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+"""
+
+
 class Catalog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_wal(path, timeout=60, schema=_SCHEMA)
         self._db.execute("PRAGMA synchronous=FULL")
-        with self._db:
-            self._db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS sources (
-                    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, chunk_ids TEXT NOT NULL,
-                    articles INTEGER NOT NULL, issue_title TEXT NOT NULL DEFAULT '');
-                CREATE TABLE IF NOT EXISTS chunks (
-                    id TEXT PRIMARY KEY, source TEXT NOT NULL, ord INTEGER NOT NULL,
-                    data TEXT NOT NULL, tokens TEXT NOT NULL);
-                CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-                """
-            )
 
     def close(self) -> None:
         self._db.close()

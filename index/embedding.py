@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import BulletinIndexError
+from index.sqlite_open import connect_wal
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,9 @@ class CachedEmbedder(Embedder):
         self.inner = inner
         self.name, self.dim = inner.name, inner.dim
         self.query_prefix, self.passage_prefix = inner.query_prefix, inner.passage_prefix
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key))")
+        self._db = connect_wal(
+            path, timeout=30, schema="CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key))"
+        )
         self._lock = threading.Lock()
 
     @staticmethod
