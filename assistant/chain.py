@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 import prompts
+from assistant import outline
 from assistant.condense import condense
 from assistant.extractive import Draft, ExtractiveAnswerer
 from assistant.llm import LLMAnswerer, LLMError
@@ -152,12 +153,16 @@ class BulletinAssistant:
         passages = hits[: state["k"]]
         timings = state["timings"]
         t0 = time.perf_counter()
+        extractive = self.extractive()
+        # A question about a section's items is answered from the bulletin's structure: no
+        # single passage (and so neither extraction nor an LLM shown top-k passages) holds them.
+        answer: Answer | None = self._outline_answer(state, extractive)
+        structural = answer is not None
         # The extractive answerer may look a little deeper than the passages shown to an LLM.
-        draft = self.extractive().answer(analysis, hits[: max(state["k"], 8)])
+        draft = extractive.answer(analysis, hits[: max(state["k"], 8)]) if answer is None else None
         timings["extract_ms"] = (time.perf_counter() - t0) * 1000
         backend, fallback = "extractive", None
-        answer: Answer | None = None
-        if self.llm is not None and passages:
+        if answer is None and self.llm is not None and passages:
             t1 = time.perf_counter()
             pieces: list[str] = []
             try:
@@ -177,16 +182,44 @@ class BulletinAssistant:
                 yield AnswerChunk(meta={"reset": True, "fallback_reason": fallback})
 
         if answer is None:
+            assert draft is not None
             answer = self._from_draft(state, draft, hits)
+        if backend == "extractive":
             for part in re.split(r"(?<=[；。])", answer.text):
                 if part:
                     yield AnswerChunk(text=part)
         answer.backend = backend
         answer.fallback_reason = fallback
         answer.retrieved = [h.chunk.id for h in hits]
+        if structural:
+            # The section's items were found through the bulletin's structure, not the search:
+            # those passages are what this answer retrieved, ahead of the search results.
+            answer.retrieved = list(dict.fromkeys([c.chunk_id for c in answer.citations] + answer.retrieved))
         answer.timings_ms = {**timings, "total_ms": sum(v for k2, v in timings.items() if k2.endswith("_ms")
                                                          and k2 not in ("dense_ms", "bm25_ms", "rerank_ms"))}
         yield AnswerChunk(answer=answer)
+
+    def _outlines(self) -> list[outline.Outline]:
+        generation = self.index.catalog.generation
+        cached = getattr(self, "_outline_cache", None)
+        if cached is None or cached[0] != generation:
+            self._outline_cache = (generation, outline.outlines(self.index.chunks.values()))
+        return self._outline_cache[1]
+
+    def _outline_answer(self, state: dict[str, Any], extractive: ExtractiveAnswerer) -> Answer | None:
+        analysis: QueryAnalysis = state["analysis"]
+        found = outline.match(
+            analysis.search_text,
+            extractive.keywords(analysis),
+            analysis.places,
+            self._outlines(),
+            self.index.lexicon.tokenize,
+            city=state["city"],
+        )
+        if found is None:
+            return None
+        text, chunks = outline.compose(*found)
+        return self._verified(state, text, [Citation.from_chunk(n, c, 1.0) for n, c in enumerate(chunks, 1)])
 
     # --- composing answers ------------------------------------------------------
     def _refusal(self, state: dict[str, Any], reason: str, passages: list[Hit]) -> Answer:

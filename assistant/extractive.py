@@ -97,6 +97,44 @@ def split_clauses(sentence: str) -> list[str]:
     return out
 
 
+def _segment(clauses: list[str], i: int, j: int, words: list[str]) -> tuple[int, int]:
+    """The 「；」-delimited run of clauses around the clause of [i, j) with most of ``words``.
+
+    >>> c = split_clauses("甲镇加快建设，做强龙头；乙镇加快乙项目，扩大市场；丙镇招引企业。")
+    >>> a, b = _segment(c, 2, 4, ["乙镇"]); "".join(c[a:b])
+    '乙镇加快乙项目，扩大市场；'
+    """
+    if not any(c.endswith(("；", ";")) for c in clauses):
+        return i, j  # no 「；」 list in this sentence: the window stands
+    hits = [(sum(w in clauses[n] for w in words), -n) for n in range(i, j)]
+    count, neg = max(hits, default=(0, 0))
+    if not count:
+        return i, j
+    n = -neg
+    start = n
+    while start > 0 and not clauses[start - 1].endswith(("；", ";")):
+        start -= 1
+    end = n
+    while end < len(clauses) - 1 and not clauses[end].endswith(("；", ";", "。")):
+        end += 1
+    return (start, end + 1) if len("".join(clauses[start : end + 1])) <= 200 else (i, j)
+
+
+def _name_city_once(parts: list[Part]) -> list[Part]:
+    """Drop a repeated 「吕梁市：」 lead from later parts: once per answer reads better.
+
+    >>> [p.text for p in _name_city_once([Part("吕梁市：甲", 0), Part("吕梁市：乙", 1), Part("太原市：丙", 2)])]
+    ['吕梁市：甲', '乙', '太原市：丙']
+    """
+    out: list[Part] = []
+    for part in parts:
+        lead = part.text.split("：", 1)[0] + "：" if "：" in part.text[:6] else ""
+        if lead and any(p.text.startswith(lead) for p in out):
+            part = Part(text=part.text[len(lead):], hit=part.hit)
+        out.append(part)
+    return out
+
+
 def _strip_punct(text: str) -> str:
     return text.strip().strip("，；：,;: ").rstrip("。！？!?")
 
@@ -290,6 +328,11 @@ class ExtractiveAnswerer:
             return i, j
         key = max(covered, key=lambda k: (keywords[k], k))
         idx = [n for n, c in enumerate(clauses) if key in c]
+        others = "".join(clauses[n] for n in idx if not i <= n < j)
+        qualifiers = [k for k in covered - {key} if keywords[k] >= 0.8 * keywords[key] and k not in others]
+        if qualifiers:
+            # 「半导体专业镇…哪些项目」 asks about one member of the list: its 「；」 segment, whole.
+            return _segment(clauses, i, j, qualifiers)
         if len(idx) >= 2 and len("".join(clauses[idx[0] : idx[-1] + 1])) <= 200:
             return min(i, idx[0]), max(j, idx[-1] + 1)
         return i, j
@@ -388,7 +431,7 @@ class ExtractiveAnswerer:
                 if all(part.text not in p.text and p.text not in part.text for p in parts):
                     parts.append(part)
                     covered |= s.covered
-        return Draft(parts=parts, confidence=round(confidence, 4))
+        return Draft(parts=_name_city_once(parts), confidence=round(confidence, 4))
 
     def _part(self, analysis: QueryAnalysis, keywords: dict[str, float], s: _Sentence, hits: list[Hit]) -> Part:
         # Within the chosen sentence, the follow-up's own words pick the clauses: after

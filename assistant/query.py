@@ -223,6 +223,8 @@ def _expected_units(question: str) -> tuple[str, ...]:
     (('亿元',), ('名', '人'))
     >>> _expected_units("太原工业转型升级资金有几个亿？"), _expected_units("比全市平均增速高多少个百分点？")
     (('亿元',), ('个百分点',))
+    >>> _expected_units("方山光伏发电项目规模多大？"), _expected_units("落地项目每亩土地补贴多少？")
+    ((), ('亩', '万亩'))
     """
     asks = [m.start() for m in _ASK_RE.finditer(question)]
     found: list[tuple[int, str, tuple[str, ...]]] = []
@@ -236,11 +238,16 @@ def _expected_units(question: str) -> tuple[str, ...]:
         # (多少个百分点 → 个百分点, not 个); else the nearest hint before the question word.
         ask = asks[-1]
         after = [f for f in found if ask <= f[0] <= ask + 3]
-        before = [f for f in found if f[0] < ask]
+        # Before the question word a one-character measure word counts only as 「每亩」「每台」:
+        # elsewhere 「项」「台」 are part of a noun (「方山光伏发电项目规模多大」 asks for no 项).
+        before = [f for f in found if f[0] < ask and (len(f[1]) > 1 or question[f[0] - 1 : f[0]] == "每")]
+        later = [f for f in found if f[0] > ask]
+        if not (after or before or later):
+            return ()
         chosen = (
             min(after, key=lambda f: (f[0], -len(f[1])))
             if after
-            else (max(before, key=lambda f: (f[0], len(f[1]))) if before else min(found))
+            else (max(before, key=lambda f: (f[0], len(f[1]))) if before else min(later))
         )
         return chosen[2]
     units: list[str] = []

@@ -90,7 +90,8 @@ def test_answers_quote_figures_exactly_as_printed(answers) -> None:
 
 
 def test_answer_text_comes_from_the_cited_passages(answers) -> None:
-    """Each quoted part (between markers) is a run of a cited passage, after the optional 「city：」 label."""
+    """Each quoted part (between markers) is a run of a cited passage, after the optional label
+    「city：」 (or 「city“section”：」 before a section's items)."""
     for q in ANSWERABLE:
         answer = answers[q["id"]]
         if answer.refused:
@@ -99,8 +100,10 @@ def test_answer_text_comes_from_the_cited_passages(answers) -> None:
         for part, n in re.findall(r"([^\[\]]+?)\[(\d+)\]", answer.text):
             part = part.lstrip("；。")
             citation = by_n[int(n)]
-            if citation.city and part.startswith(citation.city + "："):
-                part = part[len(citation.city) + 1 :]
+            section = citation.section.split(" · ")[0]
+            for label in (f"{citation.city}：", f"{citation.city}“{section}”："):
+                if citation.city and part.startswith(label):
+                    part = part[len(label) :]
             pieces = [p for p in re.split(r"[，；：。]", part) if p]
             assert all(p in citation.text for p in pieces), (q["question"], part, citation.text)
 
@@ -325,3 +328,20 @@ def test_places_in_answers_are_the_asked_ones(assistant: BulletinAssistant) -> N
         if not answer.refused:
             assert all(c.city == asked[0] for c in answer.citations), (q["question"], [c.city for c in answer.citations])
 
+
+
+# --- lists -------------------------------------------------------------------------------------------------
+TOWNS = {"清徐老陈醋": "食醋生产基地", "电机": "太原智能电机港", "碳纤维": "招引下游企业", "半导体": "源瀚二期"}
+
+
+@pytest.mark.parametrize("town", sorted(TOWNS))
+def test_a_question_about_one_member_of_a_list_gets_that_member(assistant: BulletinAssistant, town: str) -> None:
+    """The 专业镇 sentence lists four towns; asking about one must not quote all four."""
+    answer = assistant.ask(f"太原{town}专业镇在推进哪些工作？")
+    assert TOWNS[town] in answer.text, answer.text
+    assert not [t for t, fact in TOWNS.items() if t != town and fact in answer.text], answer.text
+
+
+def test_a_question_about_the_whole_list_gets_all_members(assistant: BulletinAssistant) -> None:
+    answer = assistant.ask("太原有哪几个专业镇？")
+    assert all(town in answer.text for town in TOWNS), answer.text

@@ -217,6 +217,21 @@ def test_nearest_hint_examples(question: str, first: str) -> None:
     assert _expected_units(question)[:1] == (first,)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["方山光伏发电项目规模多大？", "平台公司招引项目总规模多大？", "专家团队规模多大？", "运营平台的规模多大"],
+)
+def test_a_measure_word_inside_a_noun_is_no_unit(question: str) -> None:
+    """「项目」「平台」「专家」 contain 项/台/家 but ask for no count of them."""
+    assert not {"项", "台", "家"} & set(_expected_units(question))
+
+
+@pytest.mark.parametrize("question", ["落地项目每亩土地补贴多少？", "每亩地价是多少"])
+def test_a_per_unit_measure_word_before_the_question_word_counts(question: str) -> None:
+    """「每亩…多少」 needs a figure stated per 亩; a bare total does not answer it."""
+    assert "亩" in _expected_units(question)
+
+
 def test_no_units_without_a_figure_question() -> None:
     assert _expected_units("太原有哪些专业镇？") == ()
     assert analyse("太原构建现代化产业体系，主攻方向是什么？").units == ()
