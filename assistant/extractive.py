@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from assistant.query import QueryAnalysis, find_figures
 from assistant.retrieval import QUARTERS, mentions
-from assistant.verify import normalise
+from assistant.verify import supported
 from index.cleaning import fold_width
 from index.lexicon import STOPWORDS, Lexicon
 from index.types import Hit
@@ -232,7 +232,7 @@ class ExtractiveAnswerer:
             if term not in scope and not self._paraphrasable(term):
                 return f"未提及“{term}”"
         for number in analysis.numbers:
-            if number not in normalise(sentence):  # 「5 亿元」 states 5亿元
+            if not supported(number, sentence):  # 「5 亿元」 states 5亿元; 「3.5亿元」 does not
                 return f"未提及{number}"
         for period in analysis.periods:
             if period in QUARTERS and period not in chunk.text:
@@ -298,7 +298,7 @@ class ExtractiveAnswerer:
                 if analysis.date_intent and not date_re.search(window):
                     continue
                 gain = sum(keywords[k] for k in self._covered(keywords, window))
-                gain += 2.0 * sum(n in normalise(window) for n in analysis.numbers)
+                gain += 2.0 * sum(supported(n, window) for n in analysis.numbers)
                 if analysis.list_intent:
                     gain += 0.5 * window.count("、")
                 crossings = sum(c.endswith(("；", ";")) for c in clauses[i : j - 1])
@@ -307,9 +307,12 @@ class ExtractiveAnswerer:
                     best, best_span = score, (i, j)
         i, j = best_span
         if analysis.numbers:
-            # 「其中投资5亿元的是哪些？」: every clause stating the asked figure belongs in the answer.
-            idx = [n for n, c in enumerate(clauses) if any(num in normalise(c) for num in analysis.numbers)]
+            # 「其中投资5亿元的是哪些？」: every clause stating the asked figure belongs in the answer,
+            # and only those: the list around them holds other figures.
+            idx = [n for n, c in enumerate(clauses) if any(supported(num, c) for num in analysis.numbers)]
             if idx:
+                if analysis.list_intent:
+                    return idx[0], idx[-1] + 1
                 i, j = min(i, idx[0]), max(j, idx[-1] + 1)
         if analysis.which:
             return self._widen_to_entity(analysis, clauses, i, j)
@@ -387,6 +390,15 @@ class ExtractiveAnswerer:
         missing_years = [y for y in analysis.years if self.corpus_years and y not in self.corpus_years]
         if missing_years:
             return Draft(refused=True, reason=f"简报未涉及{'、'.join(map(str, missing_years))}年")
+        if self.in_corpus is not None:
+            # A period (二季度, 去年) or Latin term (GDP) the bulletins never state cannot be answered
+            # from them, however close the nearest passage about another period reads.
+            for period in analysis.periods:
+                if not self.in_corpus(period):
+                    return Draft(refused=True, reason=f"简报未涉及{period}的情况")
+            for word in analysis.latin:
+                if not any(self.in_corpus(form) for form in {word, word.upper(), word.lower()}):
+                    return Draft(refused=True, reason=f"简报中未提及“{word}”")
         rare = self.required_words(analysis, keywords)
         sentences = self._sentences(analysis, hits)
         grams = {analysis.search_text[i : i + 4] for i in range(len(analysis.search_text) - 3)}

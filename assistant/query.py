@@ -99,6 +99,12 @@ PERIODS = ("一季度", "二季度", "三季度", "四季度", "上半年", "下
 PERIOD_ALIASES = {"第一季度": "一季度", "第二季度": "二季度", "第三季度": "三季度", "第四季度": "四季度", "Q1": "一季度",
                   "Q2": "二季度", "Q3": "三季度", "Q4": "四季度", "first quarter": "一季度", "second quarter": "二季度",
                   "1-3月": "一季度", "1—3月": "一季度", "1至3月": "一季度"}
+# Colloquial verbs → the bulletins' words (「这次签了多少钱」 asks for 签约投资额).
+COLLOQUIAL = (("签了", "签约"), ("签下", "签约"), ("签的", "签约"), ("投了", "投资"), ("投入了", "投资"),
+              ("开了工", "开工"), ("投了产", "投产"))
+# A Latin word in a Chinese question (GDP, PMI): a term the evidence must contain.
+LATIN_WORD_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
+UNIT_WORDS = frozenset({"gw", "mw", "kw", "gwh", "mwh", "kwh"})
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
 
 
@@ -116,6 +122,7 @@ class QueryAnalysis:
     years: tuple[int, ...] = ()
     periods: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()  # figures stated in the question (e.g. 5亿元)
+    latin: tuple[str, ...] = ()  # Latin words of a Chinese question with no glossary entry (GDP)
     which: str = ""  # kind of entity asked for by 哪个/哪家 (开发区, 市, 单位…)
     english: bool = False
     extra: dict = field(default_factory=dict, compare=False)
@@ -269,6 +276,8 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
     lowered = text.lower()
     english = sum(c.isascii() and c.isalpha() for c in text) > 0.5 * max(1, sum(not c.isspace() for c in text))
     translated = translate_terms(text) if any(c.isascii() and c.isalpha() for c in text) else ""
+    colloquial = " ".join(canon for word, canon in COLLOQUIAL if word in text and canon not in text)
+    translated = f"{translated} {colloquial}".strip()
     search_text = f"{text} {translated}".strip() if translated else text
     combined = f"{text} {translated}"
 
@@ -300,6 +309,10 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
     if list_intent and figure_intent and not asks_count:
         figure_intent = False  # 「哪几个专业镇」 asks for names, not a count
     which = WHICH_RE.search(text)
+    glossed = {en for en, _ in glossary()}
+    latin = () if english else tuple(
+        dict.fromkeys(w for w in LATIN_WORD_RE.findall(text) if w.lower() not in glossed and w.lower() not in UNIT_WORDS)
+    )
     return QueryAnalysis(
         question=question,
         search_text=search_text,
@@ -314,5 +327,6 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
         years=tuple(sorted({int(y) for y in YEAR_RE.findall(combined)})),
         periods=tuple(periods),
         numbers=numbers,
+        latin=latin,
         english=english,
     )

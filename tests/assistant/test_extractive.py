@@ -345,3 +345,34 @@ def test_a_question_about_one_member_of_a_list_gets_that_member(assistant: Bulle
 def test_a_question_about_the_whole_list_gets_all_members(assistant: BulletinAssistant) -> None:
     answer = assistant.ask("太原有哪几个专业镇？")
     assert all(town in answer.text for town in TOWNS), answer.text
+
+
+# --- periods and terms the bulletins never state ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("吕梁二季度规上工业增加值是多少？", "二季度"),
+        ("吕梁上半年开工项目有多少个？", "上半年"),
+        ("吕梁去年签约投资额是多少？", "去年"),
+        ("太原市的GDP是多少？", "GDP"),
+        ("吕梁开发区的PMI指数", "PMI"),
+    ],
+)
+def test_a_period_or_term_no_bulletin_states_is_refused(assistant: BulletinAssistant, question: str, reason: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and reason in answer.text, answer.text
+    assert answer.nearest  # the nearest passages are still shown
+
+
+@pytest.mark.parametrize(
+    "question", ["吕梁一季度规上工业增加值是多少？", "吕梁开发区 Q1 规上工业增加值 YoY 增速是多少？", "晶科能源年产多少GW？"]
+)
+def test_periods_and_latin_words_the_bulletins_do_state_are_answered(assistant: BulletinAssistant, question: str) -> None:
+    assert not assistant.ask(question).refused
+
+
+def test_an_asked_figure_is_matched_as_a_whole_number(assistant: BulletinAssistant) -> None:
+    """「投资5亿元的项目」: the two 5亿元 projects, not 3.5亿元 nor 4.94亿元."""
+    answer = assistant.ask("吕梁投资5亿元的项目有哪些？")
+    assert "锂离子与麒麟动力电池" in answer.text and "路德环境" in answer.text, answer.text
+    assert "3.5亿元" not in answer.text and "4.94亿元" not in answer.text, answer.text

@@ -378,3 +378,24 @@ def test_terms_keep_the_longest_and_quoted_chinese_terms() -> None:
     a = analyse("吕梁市“三个一批”活动签约投资额是多少？", {"三个一批", "一批", "签约投资额"})
     assert a.terms[0] == "三个一批" and "一批" not in a.terms and "签约投资额" in a.terms
     assert analyse('What about the "three batches" campaign?').terms == ()  # an English quote is no constraint
+
+
+# --- colloquial and Latin words --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("question", "word"), [("吕梁这次签了多少钱的项目？", "签约"), ("开工的项目一共投了多少", "投资")])
+def test_colloquial_verbs_add_the_bulletin_word_to_the_search(question: str, word: str) -> None:
+    analysis = analyse(question)
+    assert word in analysis.search_text and analysis.search_text.startswith(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "latin"),
+    [
+        ("太原市的GDP是多少", ("GDP",)),
+        ("吕梁开发区的PMI和CPI分别是多少", ("PMI", "CPI")),
+        ("晶科能源年产56GW，装机5MW", ()),  # units
+        ("吕梁开发区 Q1 规上工业增加值 YoY 增速", ()),  # Q1 is a period, YoY is in the glossary
+        ("How many projects were signed in Lüliang?", ()),  # an English question is translated instead
+    ],
+)
+def test_latin_words_of_a_chinese_question(question: str, latin: tuple[str, ...]) -> None:
+    assert analyse(question).latin == latin
