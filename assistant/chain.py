@@ -18,10 +18,10 @@ from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 import prompts
 from assistant import outline
-from assistant.condense import condense
-from assistant.extractive import Draft, ExtractiveAnswerer
+from assistant.condense import Condensed, condense
+from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
 from assistant.llm import LLMAnswerer, LLMError
-from assistant.query import YEAR_RE, QueryAnalysis, analyse, find_places
+from assistant.query import YEAR_RE, QueryAnalysis, analyse, find_figures, find_places, split_compound
 from assistant.retrieval import RetrievalConfig, Retriever
 from assistant.types import Answer, Citation
 from assistant.verify import verify
@@ -64,6 +64,32 @@ def validate_question(question: object, max_chars: int) -> str:
             f"问题过长（{len(text)} 字，上限 {max_chars} 字），请精简后再问 (question longer than {max_chars} characters)"
         )
     return text
+
+
+def _answers(extractive: ExtractiveAnswerer, draft: Draft, sub: QueryAnalysis) -> bool:
+    """Does a draft made for the whole question also answer this sub-question?
+
+    A figure sub-question needs a figure of its unit; another needs most of its own words.
+    """
+    if draft.refused or not draft.parts:
+        return False
+    text = "".join(p.text for p in draft.parts)
+    if sub.figure_intent:
+        units = [u for _, u in find_figures(text) if u]
+        return any(u in sub.units for u in units) if sub.units else bool(units)
+    own = {k: w for k, w in extractive.keywords(sub).items() if w >= extractive.idf(k) - 1e-9}
+    total = sum(own.values())
+    return total == 0 or sum(w for k, w in own.items() if k in text) >= 0.5 * total
+
+
+def _interleave(rankings: list[list[Hit]]) -> list[Hit]:
+    """Round-robin merge of several rankings, first occurrence kept (ranks renumbered)."""
+    seen: dict[str, Hit] = {}
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank].chunk.id not in seen:
+                seen[ranking[rank].chunk.id] = ranking[rank]
+    return [replace(hit, rank=n) for n, hit in enumerate(seen.values(), 1)]
 
 
 class BulletinAssistant:
@@ -112,11 +138,9 @@ class BulletinAssistant:
         return any(text in c.text for c in self.index.chunks.values())
 
     # --- chain steps -----------------------------------------------------------
-    def _prepare(self, request: dict[str, Any]) -> dict[str, Any]:
-        t0 = time.perf_counter()
-        question = validate_question(request.get("question"), self.settings.max_question_chars)
+    def _analyse_turn(self, question: str, history: list, follow_up: bool = False) -> tuple[Condensed, QueryAnalysis]:
         terms = self.index.lexicon.entities
-        condensed = condense(question, request.get("history") or [], terms)
+        condensed = condense(question, history, terms, follow_up=follow_up)
         analysis = analyse(condensed.question, terms)
         if condensed.context:
             context_analysis = analyse(condensed.full, terms)
@@ -130,18 +154,35 @@ class BulletinAssistant:
                 periods=context_analysis.periods,
                 extra={"context": condensed.context},
             )
+        return condensed, analysis
+
+    def _prepare(self, request: dict[str, Any]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        question = validate_question(request.get("question"), self.settings.max_question_chars)
+        condensed, analysis = self._analyse_turn(question, request.get("history") or [])
+        # 「运营公司有几家，平台公司投资多少？」: each sub-question is searched and answered on its
+        # own, later ones carrying the earlier ones' subject like a follow-up.
+        subs = split_compound(condensed.question) if not condensed.context else [condensed.question]
+        sub_analyses = [self._analyse_turn(sub, subs[:i], follow_up=i > 0)[1] for i, sub in enumerate(subs)] if len(subs) > 1 else []
         city = request.get("city") or ""
         timings = {"condense_ms": (time.perf_counter() - t0) * 1000}
         return {**request, "question": question, "analysis": analysis, "city": city, "timings": timings,
-                "condensed": condensed.full}
+                "condensed": condensed.full, "sub_analyses": sub_analyses}
 
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         k = int(state.get("k") or self.settings.top_k)
         flt = Filter(city=state["city"]) if state["city"] else None
-        hits = self.retriever.search(state["analysis"], max(k, 10), flt, timings=state["timings"])
+        depth = max(k, 10)
+        hits = self.retriever.search(state["analysis"], depth, flt, timings=state["timings"])
+        sub_hits = [self.retriever.search(a, depth, flt) for a in state["sub_analyses"]]
+        if sub_hits:
+            # The whole question's ranking first; what only the sub-questions found after it.
+            seen = {h.chunk.id for h in hits}
+            extra = [h for h in _interleave(sub_hits) if h.chunk.id not in seen]
+            hits = [replace(h, rank=n) for n, h in enumerate(hits + extra, 1)]
         state["timings"]["retrieve_ms"] = (time.perf_counter() - t0) * 1000
-        return {**state, "hits": hits, "k": k}
+        return {**state, "hits": hits, "sub_hits": sub_hits, "k": k}
 
     def _generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerChunk]:
         for state in states:
@@ -159,7 +200,14 @@ class BulletinAssistant:
         answer: Answer | None = self._outline_answer(state, extractive)
         structural = answer is not None
         # The extractive answerer may look a little deeper than the passages shown to an LLM.
-        draft = extractive.answer(analysis, hits[: max(state["k"], 8)]) if answer is None else None
+        draft = None
+        if answer is None:
+            depth = max(state["k"], 8)
+            draft = extractive.answer(analysis, hits[:depth])
+            if state["sub_analyses"] and not all(
+                _answers(extractive, draft, sub) for sub in state["sub_analyses"]
+            ):
+                draft = self._compound_draft(extractive, state, hits, depth)
         timings["extract_ms"] = (time.perf_counter() - t0) * 1000
         backend, fallback = "extractive", None
         if answer is None and self.llm is not None and passages:
@@ -199,6 +247,26 @@ class BulletinAssistant:
                                                          and k2 not in ("dense_ms", "bm25_ms", "rerank_ms"))}
         yield AnswerChunk(answer=answer)
 
+    @staticmethod
+    def _compound_draft(extractive: ExtractiveAnswerer, state: dict[str, Any], hits: list[Hit], depth: int) -> Draft:
+        """One draft from the sub-questions' drafts; a sub-question without evidence says so."""
+        position = {h.chunk.id: n for n, h in enumerate(hits)}
+        parts: list[Part] = []
+        reasons: list[str] = []
+        for analysis, sub_hits in zip(state["sub_analyses"], state["sub_hits"], strict=True):
+            draft = extractive.answer(analysis, sub_hits[:depth])
+            if draft.refused or not draft.parts:
+                reasons.append(draft.reason)
+                parts.append(Part(text=f"关于“{analysis.question}”，简报中未找到相关信息", hit=-1))
+                continue
+            for p in draft.parts:
+                # Two sub-questions answered by one clause (「招引了几个项目，总投资多少」) quote it once.
+                if not any(p.text in q.text or q.text in p.text for q in parts):
+                    parts.append(Part(text=p.text, hit=position[sub_hits[p.hit].chunk.id]))
+        if all(p.hit < 0 for p in parts):
+            return Draft(refused=True, reason=reasons[0] if reasons else "")
+        return Draft(parts=name_city_once(parts))
+
     def _outlines(self) -> list[outline.Outline]:
         generation = self.index.catalog.generation
         cached = getattr(self, "_outline_cache", None)
@@ -237,7 +305,8 @@ class BulletinAssistant:
             return self._refusal(state, draft.reason, passages)
         order: dict[int, int] = {}
         for part in draft.parts:
-            order.setdefault(part.hit, len(order) + 1)
+            if part.hit >= 0:
+                order.setdefault(part.hit, len(order) + 1)
         text = draft.render(lambda hit: order[hit])
         citations = [Citation.from_hit(n, passages[hit]) for hit, n in order.items()]
         return self._verified(state, text, citations)

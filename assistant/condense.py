@@ -62,7 +62,7 @@ def is_follow_up(question: str, previous: str, terms: frozenset[str]) -> bool:
     return not has_own_subject and bool(find_places(previous)) and len(q) <= 20
 
 
-def condense(question: str, history: list, terms: frozenset[str] = frozenset()) -> Condensed:
+def condense(question: str, history: list, terms: frozenset[str] = frozenset(), follow_up: bool = False) -> Condensed:
     """Rewrite a follow-up into a standalone question plus carried context.
 
     >>> condense("那太原呢？", ["吕梁市“三个一批”活动签约投资额是多少？"]).question
@@ -72,12 +72,14 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset()) 
     ('吕梁市 “三个一批” 活动签约', '那开工了多少个？')
     >>> condense("吕梁市有几个开发区？", ["太原有哪些专业镇？"]).context
     ''
+    >>> condense("同比增长多少", ["一季度工业类开发区规上工业增加值是多少"], follow_up=True).context
+    '一季度 工业类开发区规上工业增加值'
     """
     turns = _user_turns(history)
     if not turns:
         return Condensed(question)
     previous = condense(turns[-1], turns[:-1], terms).full if len(turns) > 1 else turns[-1]
-    if not is_follow_up(question, previous, terms):
+    if not follow_up and not is_follow_up(question, previous, terms):
         return Condensed(question)
 
     places_now, places_before = find_places(question), find_places(previous)

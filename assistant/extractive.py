@@ -50,7 +50,7 @@ INTENT_TOKENS = frozenset(
 @dataclass(frozen=True)
 class Part:
     text: str
-    hit: int  # index into the hits the draft was made from
+    hit: int  # index into the hits the draft was made from; -1: a note citing nothing
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Draft:
 
     def render(self, number: Callable[[int], int]) -> str:
         """Text with [n] markers; ``number`` maps a hit index to its citation number."""
-        return "；".join(f"{p.text}[{number(p.hit)}]" for p in self.parts) + "。"
+        return "；".join(f"{p.text}[{number(p.hit)}]" if p.hit >= 0 else p.text for p in self.parts) + "。"
 
 
 @dataclass
@@ -120,10 +120,10 @@ def _segment(clauses: list[str], i: int, j: int, words: list[str]) -> tuple[int,
     return (start, end + 1) if len("".join(clauses[start : end + 1])) <= 200 else (i, j)
 
 
-def _name_city_once(parts: list[Part]) -> list[Part]:
+def name_city_once(parts: list[Part]) -> list[Part]:
     """Drop a repeated 「吕梁市：」 lead from later parts: once per answer reads better.
 
-    >>> [p.text for p in _name_city_once([Part("吕梁市：甲", 0), Part("吕梁市：乙", 1), Part("太原市：丙", 2)])]
+    >>> [p.text for p in name_city_once([Part("吕梁市：甲", 0), Part("吕梁市：乙", 1), Part("太原市：丙", 2)])]
     ['吕梁市：甲', '乙', '太原市：丙']
     """
     out: list[Part] = []
@@ -443,7 +443,7 @@ class ExtractiveAnswerer:
                 if all(part.text not in p.text and p.text not in part.text for p in parts):
                     parts.append(part)
                     covered |= s.covered
-        return Draft(parts=_name_city_once(parts), confidence=round(confidence, 4))
+        return Draft(parts=name_city_once(parts), confidence=round(confidence, 4))
 
     def _part(self, analysis: QueryAnalysis, keywords: dict[str, float], s: _Sentence, hits: list[Hit]) -> Part:
         # Within the chosen sentence, the follow-up's own words pick the clauses: after

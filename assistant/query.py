@@ -105,6 +105,10 @@ COLLOQUIAL = (("签了", "签约"), ("签下", "签约"), ("签的", "签约"), 
 # A Latin word in a Chinese question (GDP, PMI): a term the evidence must contain.
 LATIN_WORD_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 UNIT_WORDS = frozenset({"gw", "mw", "kw", "gwh", "mwh", "kwh"})
+COMPARISON_RE = re.compile(
+    r"(?:超过|超|大于|高于|低于|小于|少于|不低于|不少于|不超过|至少|逾|多于)\s*[-\d.]+\s*(?:万亿|亿|万|千)?[^\s\d，。？?、]{0,3}"
+    r"|[-\d.]+\s*(?:万亿|亿|万|千)?[^\s\d，。？?、]{0,3}?(?:以上|以下|左右|多)"
+)
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
 
 
@@ -263,6 +267,38 @@ def _expected_units(question: str) -> tuple[str, ...]:
     return tuple(units)
 
 
+_SUB_ASK_RE = re.compile(r"多少|几[个家项条名台大]?|哪些|哪几|哪个|哪家|什么|是否|谁", re.I)
+
+
+def split_compound(question: str) -> list[str]:
+    """The sub-questions of a compound question, each ending with its own question word.
+
+    Clauses without a question word join the next one that has one; a question with fewer
+    than two asking clauses is returned whole.
+
+    >>> split_compound("吕梁的运营公司有几家，平台公司完成投资多少？")
+    ['吕梁的运营公司有几家', '平台公司完成投资多少']
+    >>> split_compound("一季度，吕梁开发区规上工业增加值是多少？")
+    ['一季度，吕梁开发区规上工业增加值是多少？']
+    >>> split_compound("上海中来方山光伏发电项目的规模和投资额是多少？")
+    ['上海中来方山光伏发电项目的规模和投资额是多少？']
+    """
+    segments = [s for s in re.split(r"(?<=[，,；;？?])", question) if s.strip("，,；;？? ")]
+    asking = [bool(_SUB_ASK_RE.search(s)) and len(re.findall("[\u4e00-\u9fff]", s)) >= 4 for s in segments]
+    if sum(asking) < 2:
+        return [question]
+    out: list[str] = []
+    pending = ""
+    for segment, asks in zip(segments, asking, strict=True):
+        pending += segment
+        if asks:
+            out.append(pending.strip().rstrip("，,；;？? "))
+            pending = ""
+    if pending and out:
+        out[-1] += pending.rstrip("，,；;？? ")
+    return out
+
+
 def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset()) -> QueryAnalysis:
     """Analyse a (condensed) question.
 
@@ -300,7 +336,9 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
             periods.append(p)
 
     units = _expected_units(combined)
-    numbers = tuple(f"{n}{u}" for n, u in find_figures(text) if u and not u.startswith(("年", "月", "日")))
+    # 「超过4亿元」「3个以上」 are bounds, not figures the evidence must state.
+    exact = COMPARISON_RE.sub(" ", text)
+    numbers = tuple(f"{n}{u}" for n, u in find_figures(exact) if u and not u.startswith(("年", "月", "日")))
     # 几月几日/几号 ask for a date, not a count.
     undated = re.sub(r"几月|几日|几号|几点", "", lowered)
     figure_intent = any(w in undated for w in FIGURE_WORDS) or bool(re.search(rf"几[{CN_NUMERALS}]?[个家项条名台大]", text))

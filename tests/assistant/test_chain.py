@@ -212,3 +212,30 @@ def test_citation_from_chunk_joins_section_and_item(seed_index) -> None:
     chunk = next(c for c in index.chunks.values() if c.section and c.item)
     citation = Citation.from_chunk(3, chunk, 0.1234567)
     assert citation.section == f"{chunk.section} · {chunk.item}" and citation.n == 3 and citation.score == 0.123457
+
+
+# --- compound questions ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "figures"),
+    [
+        ("吕梁的运营公司有几家，平台公司完成基础设施建设投资多少？", ["13家", "0.64亿元"]),
+        ("太原有几条重点产业链，吕梁引进了多少名高层次人才？", ["9条", "25名"]),
+        ("吕梁这次“三个一批”投产项目有几个，总投资多少？", ["10个", "11.78亿元"]),
+    ],
+)
+def test_each_part_of_a_compound_question_is_answered_and_cited(
+    assistant: BulletinAssistant, question: str, figures: list[str]
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused and not answer.unsupported_figures, answer.text
+    for figure in figures:
+        assert figure in answer.text, (figure, answer.text)
+        assert any(figure in c.text for c in answer.citations), figure
+
+
+def test_a_compound_question_says_which_part_the_bulletins_do_not_answer(assistant: BulletinAssistant) -> None:
+    answer = assistant.ask("吕梁签约投资额是多少，太原的GDP是多少？")
+    assert not answer.refused and "24.07亿元" in answer.text
+    assert "关于“太原的GDP是多少”，简报中未找到相关信息" in answer.text
+    both_absent = assistant.ask("大同的签约投资额是多少，太原的GDP是多少？")
+    assert both_absent.refused

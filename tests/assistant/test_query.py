@@ -399,3 +399,33 @@ def test_colloquial_verbs_add_the_bulletin_word_to_the_search(question: str, wor
 )
 def test_latin_words_of_a_chinese_question(question: str, latin: tuple[str, ...]) -> None:
     assert analyse(question).latin == latin
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("吕梁的运营公司有几家，平台公司投资多少？", ["吕梁的运营公司有几家", "平台公司投资多少"]),
+        ("三个一批里吕梁开工了几个项目？总投资多少？", ["三个一批里吕梁开工了几个项目", "总投资多少"]),
+        ("一季度，吕梁规上工业增加值是多少？", ["一季度，吕梁规上工业增加值是多少？"]),  # one question word
+        ("吕梁和太原分别有哪些开发区？", ["吕梁和太原分别有哪些开发区？"]),
+        ("有调区意向的开发区有几个？扩区呢？", ["有调区意向的开发区有几个？扩区呢？"]),  # 扩区呢 asks nothing itself
+    ],
+)
+def test_split_compound(question: str, parts: list[str]) -> None:
+    from assistant.query import split_compound
+
+    assert split_compound(question) == parts
+
+
+@pytest.mark.parametrize(
+    ("question", "numbers"),
+    [
+        ("其中投资5亿元的是哪些？", ("5亿元",)),
+        ("投资5 亿元的项目", ("5亿元",)),
+        ("投资超过4亿元的项目有哪些", ()),  # a bound, not a figure the evidence must state
+        ("投资3亿元以上的项目", ()),
+        ("招引项目不少于3个的开发区", ()),
+    ],
+)
+def test_only_exact_figures_of_the_question_are_constraints(question: str, numbers: tuple[str, ...]) -> None:
+    assert analyse(question).numbers == numbers
