@@ -115,14 +115,33 @@ def match(
     return chosen, index
 
 
+def opening(item: OutlineItem, limit: int = 150) -> str:
+    """The item's first sentence after its heading, as printed (cut at a clause when long).
+
+    >>> c = Chunk(id="c", text="二是紧盯项目建设抓进度。一是全面落实机制，确保项目顺利建设。二是…", source="s")
+    >>> opening(OutlineItem("二是紧盯项目建设抓进度", c))
+    '一是全面落实机制，确保项目顺利建设'
+    """
+    text = item.chunk.text
+    body = text[len(item.heading):] if text.startswith(item.heading) else ""
+    body = body.lstrip("。；，：: ")
+    sentence = re.split(r"(?<=[。！？])", body, maxsplit=1)[0].rstrip("。！？")
+    if len(sentence) > limit:
+        cut = max(sentence.rfind("，", 0, limit), sentence.rfind("；", 0, limit))
+        sentence = sentence[:cut] if cut > 0 else ""
+    return sentence
+
+
 def compose(chosen: Sequence[Outline], index: int | None) -> tuple[str, list[Chunk]]:
     """Answer text with [n] markers, and the cited chunks in marker order.
 
+    All items: their headings.  One item (「第二条」): its heading and opening sentence.
+
     >>> a = Chunk(id="a", text="一是甲。", source="s", city="太原市", section="下一步工作举措", item="一是甲")
-    >>> b = Chunk(id="b", text="二是乙。", source="s", city="太原市", section="下一步工作举措", item="二是乙")
+    >>> b = Chunk(id="b", text="二是乙。落实乙。", source="s", city="太原市", section="下一步工作举措", item="二是乙")
     >>> o = Outline("太原市", "下一步工作举措", (OutlineItem("一是甲", a), OutlineItem("二是乙", b)))
     >>> compose([o], None)[0], compose([o], 1)[0]
-    ('太原市“下一步工作举措”：一是甲[1]；二是乙[2]。', '太原市“下一步工作举措”：二是乙[1]。')
+    ('太原市“下一步工作举措”：一是甲[1]；二是乙[2]。', '太原市“下一步工作举措”：二是乙：落实乙[1]。')
     """
     sentences, cited = [], []
     for outline in chosen:
@@ -130,7 +149,8 @@ def compose(chosen: Sequence[Outline], index: int | None) -> tuple[str, list[Chu
         marked = []
         for item in items:
             cited.append(item.chunk)
-            marked.append(f"{item.heading}[{len(cited)}]")
+            detail = opening(item) if index is not None else ""
+            marked.append(f"{item.heading}{'：' + detail if detail else ''}[{len(cited)}]")
         # No count in the lead: 「共三条」 is a figure no passage states; the 一是/二是… say it.
         sentences.append(f"{outline.city}“{outline.section}”：" + "；".join(marked) + "。")
     return "".join(sentences), cited

@@ -55,10 +55,14 @@ def test_a_section_question_lists_its_items_with_one_citation_each(
     assert not answer.unsupported_figures
 
 
-def test_an_ordinal_picks_one_item(assistant: BulletinAssistant) -> None:
+def test_an_ordinal_picks_one_item_with_its_opening_sentence(assistant: BulletinAssistant) -> None:
     answer = assistant.ask("吕梁市工作成绩及亮点的第二条是什么？")
-    assert _items(answer.text) == ["二是滚动开展“三个一批”活动，夯实产业项目量质提升"]
+    heading = "二是滚动开展“三个一批”活动，夯实产业项目量质提升"
+    assert answer.text.startswith(f"吕梁市“工作成绩及亮点”：{heading}：2024年"), answer.text
     assert len(answer.citations) == 1
+    detail = answer.text.split(f"{heading}：", 1)[1].split("[1]")[0]
+    assert detail and detail in answer.citations[0].text  # quoted as printed
+    assert not answer.unsupported_figures
 
 
 def test_the_city_filter_applies(assistant: BulletinAssistant) -> None:
