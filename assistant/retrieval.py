@@ -91,14 +91,26 @@ def _renumber(scored: list[tuple[Hit, float]], stage: str) -> list[Hit]:
     ]
 
 
+def cjk_share(text: str) -> float:
+    """Share of Chinese characters among the non-space characters of ``text``.
+
+    >>> cjk_share("吕梁签约2407亿元"), cjk_share("CVPR2022 Workshop")
+    (0.6, 0.0)
+    """
+    chars = [c for c in text if not c.isspace()]
+    return sum("\u4e00" <= c <= "\u9fff" for c in chars) / len(chars) if chars else 0.0
+
+
 class HeuristicReranker(Reranker):
     """Fused score plus bonuses for place, period, corpus terms and figure units."""
 
     name = "heuristic"
 
     # Weights measured on the bulletins and RGB-zh dev sets (benchmarks/fusion_sweep.py).
-    def __init__(self, w_place: float = 0.2, w_period: float = 0.4, w_terms: float = 0.2, w_unit: float = 0.1) -> None:
+    def __init__(self, w_place: float = 0.2, w_period: float = 0.4, w_terms: float = 0.2, w_unit: float = 0.1,
+                 w_language: float = 0.5) -> None:
         self.w_place, self.w_period, self.w_terms, self.w_unit = w_place, w_period, w_terms, w_unit
+        self.w_language = w_language
 
     def score(self, analysis: QueryAnalysis, hit: Hit, top: float) -> float:
         chunk = hit.chunk
@@ -112,6 +124,8 @@ class HeuristicReranker(Reranker):
         if analysis.figure_intent and analysis.units:
             if any(u in analysis.units for _, u in find_figures(chunk.text)):
                 s += self.w_unit
+        if not analysis.english and cjk_share(chunk.text) < 0.2:
+            s -= self.w_language  # a Chinese question is not answered by an English/French page fragment
         return s
 
     def rerank(self, analysis: QueryAnalysis, hits: list[Hit]) -> list[Hit]:

@@ -166,6 +166,16 @@ def test_heuristic_reranker_keeps_the_order_when_nothing_distinguishes() -> None
     assert HeuristicReranker().rerank(analyse("吕梁签约投资额？"), []) == []
 
 
+def test_a_chinese_question_puts_a_foreign_page_fragment_below_chinese_passages() -> None:
+    foreign = _hit("en", "CVPR2022 Biometrics Workshop - Pet Biometric Challenge. Prize $20000.", 1.0, 1)
+    chinese = _hit("zh", "新奥尔良当地时间6月21日，CVPR 2022开幕。", 0.8, 2)
+    ranked = HeuristicReranker().rerank(analyse("CVPR2022在哪举办？"), [foreign, chinese])
+    assert [h.chunk.id for h in ranked] == ["zh", "en"]
+    # An English question keeps the English passage where its score puts it.
+    ranked = HeuristicReranker().rerank(analyse("Where was the CVPR 2022 workshop held?"), [foreign, chinese])
+    assert ranked[0].chunk.id == "en"
+
+
 def test_mentions_place_by_city_text_or_context() -> None:
     chunk = Chunk(id="c", text="孝义经开区完善充实招商引资委员会", source="s", city="吕梁市", context="吕梁市 · 招商")
     assert mentions(chunk, "吕梁市") and mentions(chunk, "孝义") and not mentions(chunk, "太原市")
