@@ -239,6 +239,9 @@ class ExtractiveAnswerer:
                 other = [q for q in QUARTERS if q != period and q in sentence]
                 if other:
                     return f"所述为{other[0]}而非{period}"
+        for per in analysis.per:
+            if not any(form in sentence for form in (f"每{per}", f"/{per}", f"{per}均")):
+                return f"未给出每{per}的数字"
         if analysis.figure_intent:
             dates = {"年", "月", "日", "号"} - set(analysis.units)  # 「被判多少年」 does want 年
             figures = [(n, u) for n, u in find_figures(sentence) if u and u not in dates]

@@ -51,6 +51,12 @@ UNIT_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("金额", MONEY),
     ("资金", MONEY),
     ("多少钱", MONEY),
+    ("补贴", MONEY),
+    ("奖励", MONEY),
+    ("贴息", MONEY),
+    ("补助", MONEY),
+    ("注册资本", MONEY),
+    ("就业", PEOPLE),
     ("罚", MONEY),
     ("收入", MONEY),
     ("收益", MONEY),
@@ -76,6 +82,13 @@ UNIT_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("面积", ("亩", "万亩", "平方米", "万平方米", "平方公里")),
     ("亩", ("亩", "万亩")),
     ("台", ("台",)),
+    ("辆", ("辆",)),
+    ("套", ("套",)),
+    ("座", ("座",)),
+    ("所", ("所",)),
+    ("栋", ("栋",)),
+    ("批", ("批",)),
+    ("次", ("次", "人次", "万人次")),
     ("家", ("家",)),
     ("户", ("户",)),
     ("名", ("名", "人")),
@@ -105,6 +118,7 @@ COLLOQUIAL = (("签了", "签约"), ("签下", "签约"), ("签的", "签约"), 
 # A Latin word in a Chinese question (GDP, PMI): a term the evidence must contain.
 LATIN_WORD_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 UNIT_WORDS = frozenset({"gw", "mw", "kw", "gwh", "mwh", "kwh"})
+PER_RE = re.compile(r"每([亩台户人个家辆套吨件平方米]{1,3}?)(?=[^亩台户人个家辆套吨件]|$)")
 COMPARISON_RE = re.compile(
     r"(?:超过|超|大于|高于|低于|小于|少于|不低于|不少于|不超过|至少|逾|多于)\s*[-\d.]+\s*(?:万亿|亿|万|千)?[^\s\d，。？?、]{0,3}"
     r"|[-\d.]+\s*(?:万亿|亿|万|千)?[^\s\d，。？?、]{0,3}?(?:以上|以下|左右|多)"
@@ -127,6 +141,7 @@ class QueryAnalysis:
     periods: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()  # figures stated in the question (e.g. 5亿元)
     latin: tuple[str, ...] = ()  # Latin words of a Chinese question with no glossary entry (GDP)
+    per: tuple[str, ...] = ()  # 「每亩…多少」: the figure must be stated per 亩
     which: str = ""  # kind of entity asked for by 哪个/哪家 (开发区, 市, 单位…)
     english: bool = False
     extra: dict = field(default_factory=dict, compare=False)
@@ -234,8 +249,8 @@ def _expected_units(question: str) -> tuple[str, ...]:
     (('亿元',), ('名', '人'))
     >>> _expected_units("太原工业转型升级资金有几个亿？"), _expected_units("比全市平均增速高多少个百分点？")
     (('亿元',), ('个百分点',))
-    >>> _expected_units("方山光伏发电项目规模多大？"), _expected_units("落地项目每亩土地补贴多少？")
-    ((), ('亩', '万亩'))
+    >>> _expected_units("方山光伏发电项目规模多大？"), _expected_units("落地项目每亩土地补贴多少？")[:1]
+    ((), ('亿元',))
     """
     asks = [m.start() for m in _ASK_RE.finditer(question)]
     found: list[tuple[int, str, tuple[str, ...]]] = []
@@ -252,7 +267,7 @@ def _expected_units(question: str) -> tuple[str, ...]:
         # Before the question word a one-character measure word counts only as 「每亩」「每台」:
         # elsewhere 「项」「台」 are part of a noun (「方山光伏发电项目规模多大」 asks for no 项).
         before = [f for f in found if f[0] < ask and (len(f[1]) > 1 or question[f[0] - 1 : f[0]] == "每")]
-        later = [f for f in found if f[0] > ask]
+        later = [f for f in found if f[0] > ask and len(f[1]) > 1]
         if not (after or before or later):
             return ()
         chosen = (
@@ -366,5 +381,6 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
         periods=tuple(periods),
         numbers=numbers,
         latin=latin,
+        per=tuple(dict.fromkeys(PER_RE.findall(text))) if figure_intent else (),
         english=english,
     )

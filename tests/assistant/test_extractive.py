@@ -376,3 +376,17 @@ def test_an_asked_figure_is_matched_as_a_whole_number(assistant: BulletinAssista
     answer = assistant.ask("吕梁投资5亿元的项目有哪些？")
     assert "锂离子与麒麟动力电池" in answer.text and "路德环境" in answer.text, answer.text
     assert "3.5亿元" not in answer.text and "4.94亿元" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "吕梁经开区氢能重卡有多少辆？",  # the passage states 人才7名, not 辆
+        "吕梁对引进的高层次人才给多少补贴？",  # 25名 is a count, not money
+        "太原的人才公寓建了多少套？",
+        "落地项目每亩土地补贴多少？",  # a total (4.94亿元) is not a figure per 亩
+    ],
+)
+def test_a_figure_of_another_unit_does_not_answer(assistant: BulletinAssistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused, answer.text

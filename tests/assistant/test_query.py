@@ -226,10 +226,19 @@ def test_a_measure_word_inside_a_noun_is_no_unit(question: str) -> None:
     assert not {"项", "台", "家"} & set(_expected_units(question))
 
 
-@pytest.mark.parametrize("question", ["落地项目每亩土地补贴多少？", "每亩地价是多少"])
-def test_a_per_unit_measure_word_before_the_question_word_counts(question: str) -> None:
+@pytest.mark.parametrize(
+    ("question", "per"),
+    [("落地项目每亩土地补贴多少？", ("亩",)), ("每亩地价是多少", ("亩",)), ("每台设备补贴多少元", ("台",)),
+     ("每个项目平均投资多少", ("个",)), ("吕梁签约投资额是多少", ())],
+)
+def test_a_per_unit_question_names_its_unit(question: str, per: tuple[str, ...]) -> None:
     """「每亩…多少」 needs a figure stated per 亩; a bare total does not answer it."""
-    assert "亩" in _expected_units(question)
+    assert analyse(question).per == per
+
+
+def test_a_measure_word_inside_a_noun_after_the_question_word_is_no_unit() -> None:
+    """English questions are searched with 「多少 高层次 人才」: its 次 is not the unit asked."""
+    assert "次" not in _expected_units("多少 高层次 人才 吕梁市")
 
 
 def test_no_units_without_a_figure_question() -> None:
