@@ -77,19 +77,19 @@ def _answers(extractive: ExtractiveAnswerer, draft: Draft, sub: QueryAnalysis) -
     if sub.figure_intent:
         units = [u for _, u in find_figures(text) if u]
         return any(u in sub.units for u in units) if sub.units else bool(units)
-    own = {k: w for k, w in extractive.keywords(sub).items() if w >= extractive.idf(k) - 1e-9}
+    own = extractive.own_keywords(extractive.keywords(sub))
     total = sum(own.values())
     return total == 0 or sum(w for k, w in own.items() if k in text) >= 0.5 * total
 
 
 def _interleave(rankings: list[list[Hit]]) -> list[Hit]:
-    """Round-robin merge of several rankings, first occurrence kept (ranks renumbered)."""
+    """Round-robin merge of several rankings, first occurrence kept (ranks as they were)."""
     seen: dict[str, Hit] = {}
     for rank in range(max((len(r) for r in rankings), default=0)):
         for ranking in rankings:
             if rank < len(ranking) and ranking[rank].chunk.id not in seen:
                 seen[ranking[rank].chunk.id] = ranking[rank]
-    return [replace(hit, rank=n) for n, hit in enumerate(seen.values(), 1)]
+    return list(seen.values())
 
 
 class BulletinAssistant:
@@ -135,7 +135,16 @@ class BulletinAssistant:
         )
 
     def _in_corpus(self, text: str) -> bool:
-        return any(text in c.text for c in self.index.chunks.values())
+        """Does any passage contain ``text``?  Memoised per index generation: the period and
+        term checks ask about the same few words (二季度, GDP) for many questions."""
+        generation = self.index.catalog.generation
+        cache = getattr(self, "_in_corpus_cache", None)
+        if cache is None or cache[0] != generation or len(cache[1]) > 10_000:  # words come from users: bounded
+            cache = self._in_corpus_cache = (generation, {})
+        found = cache[1].get(text)
+        if found is None:
+            found = cache[1][text] = any(text in c.text for c in self.index.chunks.values())
+        return found
 
     # --- chain steps -----------------------------------------------------------
     def _analyse_turn(self, question: str, history: list, follow_up: bool = False) -> tuple[Condensed, QueryAnalysis]:
@@ -173,16 +182,9 @@ class BulletinAssistant:
         t0 = time.perf_counter()
         k = int(state.get("k") or self.settings.top_k)
         flt = Filter(city=state["city"]) if state["city"] else None
-        depth = max(k, 10)
-        hits = self.retriever.search(state["analysis"], depth, flt, timings=state["timings"])
-        sub_hits = [self.retriever.search(a, depth, flt) for a in state["sub_analyses"]]
-        if sub_hits:
-            # The whole question's ranking first; what only the sub-questions found after it.
-            seen = {h.chunk.id for h in hits}
-            extra = [h for h in _interleave(sub_hits) if h.chunk.id not in seen]
-            hits = [replace(h, rank=n) for n, h in enumerate(hits + extra, 1)]
+        hits = self.retriever.search(state["analysis"], max(k, 10), flt, timings=state["timings"])
         state["timings"]["retrieve_ms"] = (time.perf_counter() - t0) * 1000
-        return {**state, "hits": hits, "sub_hits": sub_hits, "k": k}
+        return {**state, "hits": hits, "k": k, "filter": flt}
 
     def _generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerChunk]:
         for state in states:
@@ -207,7 +209,7 @@ class BulletinAssistant:
             if state["sub_analyses"] and not all(
                 _answers(extractive, draft, sub) for sub in state["sub_analyses"]
             ):
-                draft = self._compound_draft(extractive, state, hits, depth)
+                draft, hits = self._compound_draft(extractive, state, depth)
         timings["extract_ms"] = (time.perf_counter() - t0) * 1000
         backend, fallback = "extractive", None
         if answer is None and self.llm is not None and passages:
@@ -247,14 +249,22 @@ class BulletinAssistant:
                                                          and k2 not in ("dense_ms", "bm25_ms", "rerank_ms"))}
         yield AnswerChunk(answer=answer)
 
-    @staticmethod
-    def _compound_draft(extractive: ExtractiveAnswerer, state: dict[str, Any], hits: list[Hit], depth: int) -> Draft:
-        """One draft from the sub-questions' drafts; a sub-question without evidence says so."""
+    def _compound_draft(self, extractive: ExtractiveAnswerer, state: dict[str, Any], depth: int) -> tuple[Draft, list[Hit]]:
+        """One draft from the sub-questions' own searches and drafts, and the hits it cites into.
+
+        Searched only when the whole question's answer misses a part (most compound questions
+        are answered by one sentence).  A sub-question without evidence says so.
+        """
+        sub_hits = [self.retriever.search(a, max(state["k"], 10), state["filter"]) for a in state["sub_analyses"]]
+        # The whole question's ranking first; what only the sub-questions found after it.
+        seen = {h.chunk.id for h in state["hits"]}
+        extra = [h for h in _interleave(sub_hits) if h.chunk.id not in seen]
+        hits = [replace(h, rank=n) for n, h in enumerate(state["hits"] + extra, 1)]
         position = {h.chunk.id: n for n, h in enumerate(hits)}
         parts: list[Part] = []
         reasons: list[str] = []
-        for analysis, sub_hits in zip(state["sub_analyses"], state["sub_hits"], strict=True):
-            draft = extractive.answer(analysis, sub_hits[:depth])
+        for analysis, ranking in zip(state["sub_analyses"], sub_hits, strict=True):
+            draft = extractive.answer(analysis, ranking[:depth])
             if draft.refused or not draft.parts:
                 reasons.append(draft.reason)
                 parts.append(Part(text=f"关于“{analysis.question}”，简报中未找到相关信息", hit=-1))
@@ -262,10 +272,10 @@ class BulletinAssistant:
             for p in draft.parts:
                 # Two sub-questions answered by one clause (「招引了几个项目，总投资多少」) quote it once.
                 if not any(p.text in q.text or q.text in p.text for q in parts):
-                    parts.append(Part(text=p.text, hit=position[sub_hits[p.hit].chunk.id]))
+                    parts.append(Part(text=p.text, hit=position[ranking[p.hit].chunk.id]))
         if all(p.hit < 0 for p in parts):
-            return Draft(refused=True, reason=reasons[0] if reasons else "")
-        return Draft(parts=name_city_once(parts))
+            return Draft(refused=True, reason=reasons[0] if reasons else ""), hits
+        return Draft(parts=name_city_once(parts)), hits
 
     def _outlines(self) -> list[outline.Outline]:
         generation = self.index.catalog.generation

@@ -220,6 +220,10 @@ class ExtractiveAnswerer:
                 weights[token] = max(weights.get(token, 0.0), factor * self.idf(token))
         return weights
 
+    def own_keywords(self, keywords: dict[str, float]) -> dict[str, float]:
+        """The question's own words: those at full weight, not carried from an earlier turn."""
+        return {k: w for k, w in keywords.items() if w >= self.idf(k) - 1e-9}
+
     # --- constraints ----------------------------------------------------------
     def _check(self, analysis: QueryAnalysis, hit: Hit, sentence: str) -> str:
         """Why this sentence cannot answer (empty string when it can)."""
@@ -451,7 +455,7 @@ class ExtractiveAnswerer:
     def _part(self, analysis: QueryAnalysis, keywords: dict[str, float], s: _Sentence, hits: list[Hit]) -> Part:
         # Within the chosen sentence, the follow-up's own words pick the clauses: after
         # 「…签约投资额是多少？」, 「那开工了多少个？」 wants 开工项目10个, not the carried 签约.
-        own = {k: w for k, w in keywords.items() if w >= self.idf(k) - 1e-9}
+        own = self.own_keywords(keywords)
         if own and own.keys() != keywords.keys() and self._covered(own, s.text):
             keywords = own
         i, j = self._window(analysis, keywords, s.clauses)
