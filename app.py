@@ -72,7 +72,8 @@ def create_app(settings: Settings, assistant: BulletinAssistant | None = None, b
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(ApiOriginMiddleware, policy=OriginPolicy(settings.cors_origins))  # outermost: 403 first
+    app.add_middleware(ApiOriginMiddleware, policy=OriginPolicy(settings.cors_origins),  # outermost: 403 first
+                       prefix=("/api", "/gradio_api"))
     app.include_router(build_router(services))
 
     app.mount("/docs-assets", StaticFiles(directory=STATIC / "swagger-ui"), name="docs-assets")
@@ -105,10 +106,15 @@ def create_app(settings: Settings, assistant: BulletinAssistant | None = None, b
         font=["PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", "system-ui", "sans-serif"],
         font_mono=["ui-monospace", "monospace"],
     )
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         app, demo, path="/", footer_links=[], run_history=False, theme=theme, css=CSS, head=HEAD,
         max_file_size="50mb", ssr_mode=False, server_name=settings.host, server_port=settings.port,
     )
+    # Gradio checks that a file handed to an event (the admin upload) was uploaded through it only once
+    # the Blocks "launched"; a mounted Blocks never does, and would then copy any server path a client
+    # names (``{"path": "/etc/…"}``) into its cache before the admin token is even looked at.
+    demo.has_launched = True
+    return app
 
 
 def build_assistant(settings: Settings, build_index: bool = True, show_progress: bool = True) -> BulletinAssistant:

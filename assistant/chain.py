@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableGenerator, RunnableLambda
 import prompts
 from assistant import outline
 from assistant.condense import Condensed, condense
-from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
+from assistant.extractive import Draft, ExtractiveAnswerer, Part, looks_like_instruction, name_city_once
 from assistant.llm import LLMAnswerer, LLMError
 from assistant.query import YEAR_RE, QueryAnalysis, analyse, find_figures, find_places, split_compound
 from assistant.retrieval import RetrievalConfig, Retriever
@@ -330,6 +330,11 @@ class BulletinAssistant:
         order = {n: i for i, n in enumerate(dict.fromkeys(used), 1)}
         if not order:
             return None
+        injected = [old for old in order if looks_like_instruction(passages[old - 1].chunk.text)]
+        if injected:
+            # Verification would find the injected figure in the injected passage itself: not evidence.
+            raise LLMError(f"the LLM answer cites passage [{injected[0]}], which holds instructions to an AI "
+                           "(prompt injection), so it is not used")
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "", text)
         citations = [Citation.from_hit(new, passages[old - 1]) for old, new in order.items()]
         return self._verified(state, text, citations)

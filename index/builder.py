@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from index.catalog import SourceRecord
+from index.catalog import SourceRecord, tokens_json
 from index.chunking import chunk_bulletin, read_passages
 from index.embedding import canonical_model_name
 from index.errors import IndexMismatchError
 from index.lexicon import Lexicon
-from index.loaders import SkipFile, Skipped, iter_corpus_files, load_file, load_manifest
+from index.loaders import SkipFile, Skipped, iter_corpus_files, load_file, load_manifest, max_file_bytes
 from index.store import PASSAGES_CHUNKER, BulletinIndex
 from index.types import Chunk
 
@@ -131,7 +131,7 @@ class Builder:
                 report.articles += catalog_sources[rel].articles
                 continue
             try:
-                bulletin = load_file(path, rel, entry)
+                bulletin = load_file(path, rel, entry, max_bytes=max_file_bytes(self.index.settings.max_file_mb))
             except SkipFile as exc:
                 report.skipped.append(Skipped(rel, str(exc)))
                 if rel in catalog_sources:
@@ -177,11 +177,13 @@ class Builder:
                 index.catalog.clear()
                 index.dense_store.drop()
                 meta = {}
-            elif meta.get("embed_model") and meta["embed_model"] != canonical_model_name(settings.embed_model):
+            elif meta.get("embed_model") and meta["embed_model"] != (
+                wanted := canonical_model_name(settings.embed_model, settings.embed_backend)
+            ):
                 raise IndexMismatchError(
                     f"the index '{index.collection}' was built with the embedding model {meta['embed_model']!r}; "
-                    f"the current settings use {settings.embed_model!r}. Rebuild it from scratch with the new model: "
-                    "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL back)"
+                    f"the current settings use {wanted!r}. Rebuild it from scratch with the new model: "
+                    "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL / BULLETIN_EMBED_BACKEND back)"
                 )
             report = BuildReport()
             if not corpus.exists():
@@ -200,7 +202,7 @@ class Builder:
             report.files_removed = len(removed)
 
             # Lexicon over the whole committed-to-be corpus; retokenise everything if it changed.
-            kept_chunks = {c.id: c for c, _ in index.catalog.iter_chunks() if c.source in seen and c.source not in changed}
+            kept_chunks = {c.id: c for c in index.catalog.iter_chunk_data() if c.source in seen and c.source not in changed}
             all_texts = [c.text for c in kept_chunks.values()] + [c.text for _, cs, _ in changed.values() for c in cs]
             lexicon = Lexicon.from_texts(all_texts) if not passages else Lexicon.empty()
             lexicon_changed = lexicon.to_json() != meta.get("lexicon", "[]")
@@ -238,36 +240,46 @@ class Builder:
                         bar.update(len(part))
             report.embedded = len(todo)
 
-            replaced: dict[str, tuple[SourceRecord, list[tuple[Chunk, list[str]]]]] = {}
+            # Tokens are serialised right away: one JSON string per chunk until the commit, not a
+            # list of str objects (at 68k articles those lists alone took over a GB).
+            replaced: dict[str, tuple[SourceRecord, list[tuple[Chunk, str]]]] = {}
             with self._bar(len(all_new), "tokenising") as bar:
                 for rel, (sha, chunks, n_articles) in changed.items():
-                    toks = [(c, lexicon.tokenize(c.indexed_text)) for c in chunks]
+                    toks = []
+                    for c in chunks:
+                        toks.append((c, tokens_json(lexicon.tokenize(c.indexed_text))))
+                        bar.update()
                     issue = chunks[0].issue_title if chunks else ""
                     replaced[rel] = (SourceRecord(rel, sha, tuple(c.id for c in chunks), n_articles, issue), toks)
-                    bar.update(len(chunks))
             for rel in retokenise:
                 rec = old_sources[rel]
                 chunks = [kept_chunks[i] for i in rec.chunk_ids if i in kept_chunks]
-                replaced[rel] = (rec, [(c, lexicon.tokenize(c.indexed_text)) for c in chunks])
+                replaced[rel] = (rec, [(c, tokens_json(lexicon.tokenize(c.indexed_text))) for c in chunks])
+            base_generation = index.catalog.generation
             index.catalog.commit(
                 replaced,
                 removed,
                 {**{k: str(v) for k, v in versions.items()}, "lexicon": lexicon.to_json()},
             )
+            changed_sources = set(replaced)
+            del replaced  # the BM25 fit below streams the tokens back from the catalog
             new_total = index.catalog.chunk_ids()
             report.chunks_removed = len(old_ids - new_total)
             report.orphans_deleted = max(self._collect_garbage() - report.chunks_removed, 0)
-            self._save_keyword_index()
+            self._save_keyword_index(base_generation, changed_sources)
             report.chunks_total = len(new_total)
             report.seconds = time.monotonic() - start
             return report
 
-    def _save_keyword_index(self) -> None:
-        """Fit BM25 on the committed chunks and save it for readers, unless already saved."""
+    def _save_keyword_index(self, base_generation: int | None = None, changed_sources: set[str] | None = None) -> None:
+        """Fit BM25 on the committed chunks and save it for readers, unless already saved.
+
+        After a commit, the fit updates the save of ``base_generation`` (the one before the
+        commit) with the ``changed_sources`` only, when it can (``BM25Index.save``).
+        """
         keyword = self.index.keyword_index
-        saved = keyword.directory / f"gen-{self.index.catalog.generation}" if keyword.directory else None
-        if saved is not None and not saved.exists():
-            keyword.save()
+        if keyword.directory is not None and not keyword.is_saved(self.index.catalog.generation):
+            keyword.save(base_generation, changed_sources or ())
 
     def _collect_garbage(self) -> int:
         """Delete vectors the catalog does not list (replaced chunks, leftovers of killed builds)."""

@@ -22,6 +22,11 @@ from index.types import Chunk
 SCHEMA_VERSION = "1"
 
 
+def tokens_json(tokens: list[str] | str) -> str:
+    """A chunk's keyword tokens as the catalog stores them (a JSON list); a string is taken as already serialised."""
+    return tokens if isinstance(tokens, str) else json.dumps(tokens, ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class SourceRecord:
     path: str
@@ -83,10 +88,22 @@ class Catalog:
             found.update({cid: Chunk.from_metadata(cid, json.loads(data)) for cid, data in rows})
         return found
 
-    def iter_tokens(self) -> Iterator[tuple[str, list[str]]]:
-        """(chunk id, keyword tokens) of all committed chunks, in the same stable order."""
-        for cid, tokens in self._db.execute("SELECT id, tokens FROM chunks ORDER BY source, ord, id"):
-            yield cid, json.loads(tokens)
+    def chunk_sources(self) -> dict[str, str]:
+        """Chunk id → its source, for all committed chunks."""
+        return dict(self._db.execute("SELECT id, source FROM chunks").fetchall())
+
+    def iter_tokens(self, sources: Iterable[str] | None = None) -> Iterator[tuple[str, list[str]]]:
+        """(chunk id, keyword tokens) of all committed chunks (or those of ``sources``), in the same stable order."""
+        if sources is None:
+            for cid, tokens in self._db.execute("SELECT id, tokens FROM chunks ORDER BY source, ord, id"):
+                yield cid, json.loads(tokens)
+            return
+        sources = sorted(set(sources))
+        for i in range(0, len(sources), 500):
+            part = sources[i : i + 500]
+            query = f"SELECT id, tokens FROM chunks WHERE source IN ({','.join('?' * len(part))}) ORDER BY source, ord, id"
+            for cid, tokens in self._db.execute(query, part).fetchall():
+                yield cid, json.loads(tokens)
 
     def iter_chunk_data(self) -> Iterator[Chunk]:
         """All committed chunks without their tokens (what readers need)."""
@@ -107,11 +124,15 @@ class Catalog:
 
     def commit(
         self,
-        replaced: dict[str, tuple[SourceRecord, list[tuple[Chunk, list[str]]]]],
+        replaced: dict[str, tuple[SourceRecord, list[tuple[Chunk, list[str] | str]]]],
         removed: Iterable[str],
         meta: dict[str, str],
     ) -> None:
-        """Atomically replace the chunks of changed sources, drop removed ones, update meta."""
+        """Atomically replace the chunks of changed sources, drop removed ones, update meta.
+
+        A chunk's keyword tokens come as a list or already serialised (``tokens_json``): a
+        big build keeps one string per chunk until here, not one object per token.
+        """
         with self._transaction() as db:
             for path in list(removed) + list(replaced):
                 db.execute("DELETE FROM chunks WHERE source = ?", (path,))
@@ -123,10 +144,10 @@ class Catalog:
                 )
                 db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (c.id, path, n, json.dumps(c.to_metadata(), ensure_ascii=False), json.dumps(tokens, ensure_ascii=False))
+                    (
+                        (c.id, path, n, json.dumps(c.to_metadata(), ensure_ascii=False), tokens_json(tokens))
                         for n, (c, tokens) in enumerate(chunks)
-                    ],
+                    ),
                 )
             meta = {**meta, "generation": str(self.generation + 1), "schema": SCHEMA_VERSION}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))

@@ -642,14 +642,19 @@ def materialize_e5_small(
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    """``python -m index.e5_model CACHE_DIR``: materialise and print the folder path."""
+    """``python -m index.e5_model CACHE_DIR``: materialise the model and its int8 ONNX copy
+    (the default backend), and print the model folder."""
+    from index.onnx_encoder import OnnxExportError, materialize_onnx_int8
+
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         _log_stderr("usage: python -m index.e5_model CACHE_DIR")
         return 2
     try:
-        print(materialize_e5_small(Path(args[0])))
-    except (ModelUnavailableError, ModelVerificationError) as exc:
+        folder = materialize_e5_small(Path(args[0]))
+        materialize_onnx_int8(folder, log=_log_stderr)
+        print(folder)
+    except (ModelUnavailableError, ModelVerificationError, OnnxExportError) as exc:
         _log_stderr(f"error: {exc}")
         return 1
     return 0

@@ -22,7 +22,14 @@ log = logging.getLogger(__name__)
 
 SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 MANIFEST = "manifest.json"
-MAX_FILE_BYTES = 50 * 1024 * 1024
+# Larger files are skipped (settings.max_file_mb).  A bulletin issue is well under 1 MB of text;
+# 50 MB of text would be ~200k chunks: hours of embedding on a CPU, for a file that is not a bulletin.
+DEFAULT_MAX_FILE_MB = 20.0
+MAX_FILE_BYTES = int(DEFAULT_MAX_FILE_MB * 1024 * 1024)
+
+
+def max_file_bytes(max_file_mb: float) -> int:
+    return int(max_file_mb * 1024 * 1024)
 
 
 class SkipFile(Exception):
@@ -105,8 +112,11 @@ def _read_html(data: bytes) -> str:
     return "\n\n".join(lines)
 
 
-def read_text(path: Path) -> str:
-    """Raw text of a bulletin file (markdown-style ``#`` headings for structured formats)."""
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Raw text of a bulletin file (markdown-style ``#`` headings for structured formats).
+
+    A file over ``max_bytes`` is skipped before anything is read.
+    """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise SkipFile(f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED)})")
@@ -116,8 +126,9 @@ def read_text(path: Path) -> str:
         raise SkipFile(f"cannot read file: {exc.strerror}") from exc
     if size == 0:
         raise SkipFile("empty file")
-    if size > MAX_FILE_BYTES:
-        raise SkipFile(f"file too large ({size // 1_048_576} MB > {MAX_FILE_BYTES // 1_048_576} MB)")
+    if size > max_bytes:
+        raise SkipFile(f"file too large ({size / 1_048_576:.1f} MB, limit {max_bytes / 1_048_576:.3g} MB: "
+                       "BULLETIN_MAX_FILE_MB); split it or raise the limit")
     if suffix == ".pdf":
         text = _read_pdf(path)
     elif suffix == ".docx":
@@ -160,9 +171,10 @@ def apply_manifest(bulletin: Bulletin, entry: dict[str, Any]) -> None:
         article.source_unit = spec.get("source_unit") or article.source_unit
 
 
-def load_file(path: Path, source: str, manifest_entry: dict[str, Any] | None = None) -> Bulletin:
+def load_file(path: Path, source: str, manifest_entry: dict[str, Any] | None = None,
+              max_bytes: int = MAX_FILE_BYTES) -> Bulletin:
     """Load and parse one file; raises ``SkipFile`` when it cannot be indexed."""
-    bulletin = parse_bulletin(read_text(path), source)
+    bulletin = parse_bulletin(read_text(path, max_bytes), source)
     if not bulletin.articles:
         raise SkipFile("no paragraphs of body text found")
     if manifest_entry:

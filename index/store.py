@@ -85,7 +85,8 @@ class BulletinIndex:
         with self._lock:
             if self._embedder is None:
                 self._embedder = make_embedder(
-                    self.settings.embed_model, self.settings.model_cache_dir, self.settings.embed_cache_path
+                    self.settings.embed_model, self.settings.model_cache_dir, self.settings.embed_cache_path,
+                    backend=self.settings.embed_backend,
                 )
             return self._embedder
 
@@ -107,7 +108,11 @@ class BulletinIndex:
             raise IndexNotBuiltError(
                 f"no index '{self.collection}' under {self.settings.data_dir}. Build it: python -m index build"
             )
-        want_model = self._embedder.name if self._embedder else canonical_model_name(self.settings.embed_model)
+        want_model = (
+            self._embedder.name
+            if self._embedder
+            else canonical_model_name(self.settings.embed_model, self.settings.embed_backend)
+        )
         chunker = meta.get("chunker", "")
         model_problems, chunk_problems = [], []
         if meta["embed_model"] != want_model:
@@ -120,7 +125,7 @@ class BulletinIndex:
             # Another model needs new vectors (--rebuild); another chunker only a re-chunk, which a
             # plain build does (unchanged passages keep their cached vectors).
             how = (
-                "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL back to what it was built with)"
+                "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL / BULLETIN_EMBED_BACKEND back to what it was built with)"
                 if model_problems
                 else "python -m index build (or set BULLETIN_CHUNK_CHARS back to what it was built with)"
             )

@@ -11,16 +11,17 @@ import asyncio
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 MAX_HISTORY_TURNS = 40
 MAX_TURN_CHARS = 4000
+MAX_CHUNK_ID_CHARS = 200
 SEED_EXAMPLE = "吕梁市“三个一批”活动签约投资额是多少？"
 
 
@@ -49,9 +51,22 @@ class Services:
 
 
 # --- models (they make /docs useful) -----------------------------------------------
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode_text(value: str) -> str:
+    """JSON may spell lone surrogates (``"\\ud800"``); they are not text and cannot be encoded back out."""
+    if LONE_SURROGATE.search(value):
+        raise ValueError("不是合法的 Unicode 文本（含孤立的代理字符）(invalid Unicode: lone surrogate)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode_text)]
+
+
 class HistoryTurn(BaseModel):
     role: Literal["user", "assistant", "system"] = Field("user", description="who said it")
-    content: str = Field(..., max_length=MAX_TURN_CHARS)
+    content: Text = Field(..., max_length=MAX_TURN_CHARS)
 
 
 class AskRequest(BaseModel):
@@ -60,12 +75,12 @@ class AskRequest(BaseModel):
             "question": "那开工了多少个？", "history": [SEED_EXAMPLE], "city": "吕梁市", "k": 5}]}
     )
 
-    question: str = Field(..., description="问题 (the question, in Chinese or English)")
-    history: list[str | HistoryTurn] = Field(
+    question: Text = Field(..., description="问题 (the question, in Chinese or English)")
+    history: list[Text | HistoryTurn] = Field(
         default_factory=list, max_length=MAX_HISTORY_TURNS,
         description="earlier turns, oldest first: plain strings (previous questions) or {role, content} dicts",
     )
-    city: str | None = Field(None, max_length=40, description="only passages of this city, e.g. 吕梁市")
+    city: Text | None = Field(None, max_length=40, description="only passages of this city, e.g. 吕梁市")
     k: int | None = Field(None, ge=1, le=20, description="how many passages to use (default: settings.top_k)")
 
 
@@ -194,6 +209,10 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
+def _unknown_passage(chunk_id: str) -> ApiError:
+    return ApiError(404, "unknown_passage", f"找不到段落 {chunk_id[:80]} (unknown passage id)")
+
+
 def _timeout_error(seconds: float) -> ApiError:
     return ApiError(504, "timeout", f"回答超时（超过 {seconds:g} 秒），请稍后再试或换个问法 (the answer took too long)")
 
@@ -291,13 +310,15 @@ def build_router(svc: Services) -> APIRouter:
     @router.get("/sources/{chunk_id}", response_model=SourceOut, responses={404: {"model": ErrorOut}},
                 summary="A cited passage with its article context")
     async def source(
-        chunk_id: str = Path(..., max_length=200, description="chunk id from a citation, e.g. c-c2dea6cb38abd75a"),
+        chunk_id: str = Path(..., description="chunk id from a citation, e.g. c-c2dea6cb38abd75a"),
         window: int = Query(0, ge=0, le=100, description="neighbours on each side (0: the whole article)"),
     ) -> SourceOut:
+        # Ids are looked up in the committed chunks of this index (never used as a file path): anything
+        # else — another collection's id, a path, a 10k-character string — is simply not there.
         chunks = svc.assistant.index.chunks
-        chunk = chunks.get(chunk_id)
+        chunk = chunks.get(chunk_id) if len(chunk_id) <= MAX_CHUNK_ID_CHARS else None
         if chunk is None:
-            raise ApiError(404, "unknown_passage", f"找不到段落 {chunk_id[:80]} (unknown passage id)")
+            raise _unknown_passage(chunk_id)
         article = sorted(
             (c for c in chunks.values() if c.source == chunk.source and c.article_index == chunk.article_index),
             key=lambda c: (c.start, c.end, c.id),
@@ -326,6 +347,10 @@ def build_router(svc: Services) -> APIRouter:
 
     @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     async def unknown(rest: str, request: Request) -> JSONResponse:
+        if request.method == "GET" and rest.startswith("sources/"):
+            # An id holding "/" (「../../etc/passwd」, 「..%2F..」) misses the {chunk_id} route: no such passage either.
+            exc = _unknown_passage(rest[len("sources/"):])
+            return error_response(exc.status, exc.code, exc.message)
         if rest.strip("/") in ("ask", "ask/stream", "health") or rest.startswith("sources/"):
             return error_response(405, "method_not_allowed", f"/api/{rest} 不支持 {request.method} 方法 (method not allowed)")
         return error_response(404, "not_found", f"没有这个接口 /api/{rest[:100]} (no such endpoint); see /docs")

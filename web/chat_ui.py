@@ -21,6 +21,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.chain import BulletinAssistant, InvalidQuestionError
+from web.api import LONE_SURROGATE
 from web.feedback import record_feedback
 from web.indexing import UPLOAD_TYPES, add_bulletins
 from web.ratelimit import SlidingWindowLimiter
@@ -92,6 +93,11 @@ class ChatHandlers:
     def respond(self, message: str, state: dict[str, Any] | None, city: str | None, request: gr.Request | None = None):
         """Stream one answer: yields (chatbot messages, panel html, state, textbox value, feedback status)."""
         state = state or new_state()
+        if LONE_SURROGATE.search(message or ""):
+            # Not text (a client spelled "\\ud800"): it could not even be sent back to the browser.
+            gr.Warning("问题中含有无法识别的字符，请重新输入。")
+            yield list(state["messages"]), citations_panel(state["turns"]), state, "", ""
+            return
         question = (message or "").strip()
         messages = list(state["messages"])
         if not question:
@@ -165,6 +171,7 @@ class ChatHandlers:
             return "还没有可以反馈的回答。", correction or ""
         answer = state["turns"][-1]
         history = state["history"][:-2]  # the turns before the reported question
+        correction = LONE_SURROGATE.sub("\ufffd", correction or "")
         record_feedback(self.settings.feedback_path, answer.get("question", ""), history, answer, correction)
         return "已记录，谢谢反馈！我们会核对这条回答。", ""
 

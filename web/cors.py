@@ -43,16 +43,23 @@ class OriginPolicy:
 
 
 class ApiOriginMiddleware:
-    """Pure ASGI middleware guarding ``prefix`` (the API): preflights, CORS headers, 403 for strangers."""
+    """Pure ASGI middleware guarding ``prefixes``: preflights, CORS headers, 403 for strangers.
 
-    def __init__(self, app: ASGIApp, policy: OriginPolicy, prefix: str = "/api") -> None:
+    The app guards ``/api`` and Gradio's ``/gradio_api`` (the chat's queue): Gradio alone answers any
+    origin with ``Access-Control-Allow-Origin`` and credentials once the host is not localhost, which
+    would let every web page use the chat where the widget's allowlist refuses it.
+    """
+
+    def __init__(self, app: ASGIApp, policy: OriginPolicy, prefix: str | tuple[str, ...] = "/api") -> None:
         self.app = app
         self.policy = policy
-        self.prefix = prefix
+        self.prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+
+    def guards(self, path: str) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in self.prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] != "http" or not self.guards(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

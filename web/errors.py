@@ -49,7 +49,9 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str, list[dict[str, Any]]]:
     details = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        # Union members name themselves in the location (「history.0.function-after[…]」): left out.
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body" and not str(p).startswith("function-"))
+        loc = loc or "body"
         details.append({"field": loc, "problem": err.get("msg", ""), "type": err.get("type", "")})
     if any(d["type"] == "json_invalid" for d in details):
         return 400, "bad_json", "请求体不是合法的 JSON (the request body is not valid JSON)", details

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.builder import Builder, BuildReport, file_sha256
-from index.loaders import MAX_FILE_BYTES, SUPPORTED
+from index.loaders import MAX_FILE_BYTES, SUPPORTED, max_file_bytes
 from index.store import BulletinIndex
 
 UPLOAD_TYPES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm")
@@ -62,7 +62,8 @@ class UploadResult:
         return "\n".join(lines)
 
 
-def save_uploads(paths: list[str | Path], names: list[str] | None, corpus_dir: Path, overwrite: bool = False) -> UploadResult:
+def save_uploads(paths: list[str | Path], names: list[str] | None, corpus_dir: Path, overwrite: bool = False,
+                 max_bytes: int = MAX_FILE_BYTES) -> UploadResult:
     """Copy uploaded files into ``corpus_dir``; messages say what happened to each."""
     result = UploadResult()
     corpus_dir.mkdir(parents=True, exist_ok=True)
@@ -79,8 +80,8 @@ def save_uploads(paths: list[str | Path], names: list[str] | None, corpus_dir: P
         if size == 0:
             result.messages.append(f"✗ {original}：文件为空")
             continue
-        if size > MAX_FILE_BYTES:
-            result.messages.append(f"✗ {original}：文件过大（{size // (1 << 20)} MB，上限 {MAX_FILE_BYTES >> 20} MB）")
+        if size > max_bytes:
+            result.messages.append(f"✗ {original}：文件过大（{size / (1 << 20):.1f} MB，上限 {max_bytes / (1 << 20):.3g} MB）")
             continue
         dest = corpus_dir / name
         if dest.exists():
@@ -104,7 +105,7 @@ def save_uploads(paths: list[str | Path], names: list[str] | None, corpus_dir: P
 def add_bulletins(index: BulletinIndex, corpus_dir: Path, paths: list[str | Path], names: list[str] | None = None,
                   overwrite: bool = False) -> UploadResult:
     """Save uploads and re-index the corpus incrementally (one build at a time)."""
-    result = save_uploads(paths, names, corpus_dir, overwrite)
+    result = save_uploads(paths, names, corpus_dir, overwrite, max_file_bytes(index.settings.max_file_mb))
     if result.saved:
         with _BUILD_LOCK:
             result.report = Builder(index, show_progress=False).build(corpus_dir)

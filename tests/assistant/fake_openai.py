@@ -108,17 +108,23 @@ _PASSAGE = re.compile(r"^\[(\d+)\] （(.*?)）\n", re.M)
 
 
 def parse_passages(user_message: str) -> dict[int, str]:
-    """The numbered passages of a user message rendered from ``prompts/passage.txt``.
+    """The numbered passages of a user message rendered from ``prompts/passage.txt``
+    (inside the ``<<<简报段落开始>>>`` … ``<<<简报段落结束>>>`` block of ``answer_user.txt``).
 
-    >>> parse_passages("简报段落：\\n[1] （甲）\\n第一段\\n\\n[2] （乙）\\n第二段\\n\\n问题：多少？")
+    >>> parse_passages("简报段落：\\n[1] （甲）\\n第一段\\n\\n[2] （乙）\\n第二段\\n<<<简报段落结束>>>\\n\\n问题：多少？")
     {1: '第一段', 2: '第二段'}
     """
     marks = list(_PASSAGE.finditer(user_message))
     out: dict[int, str] = {}
     for i, m in enumerate(marks):
-        end = marks[i + 1].start() if i + 1 < len(marks) else user_message.find("\n\n问题：", m.end())
+        end = marks[i + 1].start() if i + 1 < len(marks) else _block_end(user_message, m.end())
         out[int(m.group(1))] = user_message[m.end() : end if end >= 0 else None].strip()
     return out
+
+
+def _block_end(user_message: str, start: int) -> int:
+    ends = [p for p in (user_message.find(e, start) for e in ("\n<<<简报段落结束>>>", "\n\n问题：")) if p >= 0]
+    return min(ends) if ends else -1
 
 
 def cite_passage_with(figure: str, template: str) -> Callable[[dict[str, Any]], str]:

@@ -397,3 +397,12 @@ def test_dense_ignores_vectors_the_catalog_does_not_list(built) -> None:
     report = _build(index, corpus)  # nothing changed, but the build cleans up
     assert report.orphans_deleted == len(orphans) and report.embedded == 0
     assert_consistent(index)
+
+
+def test_max_file_mb_setting_applies_to_builds(tmp_path: Path, corpus_copy: Path) -> None:
+    (corpus_copy / "huge.txt").write_text("吕梁市开发区建设稳步推进。\n" * 160_000, encoding="utf-8")  # ~2.2 MB
+    index = BulletinIndex(make_settings(tmp_path / "data", corpus_dir=corpus_copy, max_file_mb=1))
+    report = Builder(index, show_progress=False).build(corpus_copy)
+    assert [s.path for s in report.skipped] == ["huge.txt"]
+    assert "BULLETIN_MAX_FILE_MB" in report.skipped[0].reason and report.articles == 2
+    index.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from index.loaders import (
     iter_corpus_files,
     load_file,
     load_manifest,
+    max_file_bytes,
     read_text,
 )
 from index.store import BulletinIndex
@@ -335,4 +337,52 @@ def test_a_file_that_breaks_keeps_its_previous_version(tmp_path: Path) -> None:
     assert report.files_removed == 0
     assert index.catalog.chunk_ids() == before
     assert_consistent(index, check_vectors=False)
+    index.close()
+
+
+def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
+    path = _write(tmp_path / "big.txt", BODY * 2000)  # ~330 KB
+    with pytest.raises(SkipFile, match=r"file too large \(0\.3 MB, limit 0\.1 MB: BULLETIN_MAX_FILE_MB\)"):
+        load_file(path, "big.txt", max_bytes=max_file_bytes(0.1))
+    assert load_file(path, "big.txt").articles  # the default limit lets it through
+
+
+def test_huge_gbk_and_broken_files_next_to_the_seed(tmp_path: Path) -> None:
+    """A real ``python -m index build`` (bounded in time) over the seed, a GBK bulletin, a 50 MB text file and
+    cut-off/undecodable files: the huge one is skipped before it is read, the GBK one is indexed, the rest
+    is named in the report with its reason, and the seed question is answered from the result."""
+    from assistant.chain import BulletinAssistant
+    from tests.index._support import bulletin_text, cli_env, run_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED_NAME)
+    gbk = bulletin_text(7, city="大同市")
+    _write(corpus / "datong_gbk.txt", gbk.encode("gbk"))
+    block = "".join(bulletin_text(i) for i in range(50)).encode("utf-8")  # real bulletin text, repeated
+    _write(corpus / "huge.txt", block * (50_000_000 // len(block) + 1))  # ~50 MB, generated, never committed
+    bad = _bad_files(tmp_path)
+    for name in ("truncated.pdf", "truncated.docx", "latin.txt"):
+        _write(corpus / name, bad[name][0])
+
+    data = tmp_path / "data"
+    try:
+        result = run_index(["build", "--quiet", str(corpus)], cli_env(data, tmp_path / "home"), timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the build took over 120 s (killed): was the 50 MB file read and chunked instead of skipped?")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = result.stdout
+    assert "files: 2 new, 0 changed, 0 unchanged, 0 removed, 4 skipped" in report, report
+    assert "skipped huge.txt: file too large (47.7 MB, limit 20 MB: BULLETIN_MAX_FILE_MB)" in report, report
+    for name in ("truncated.pdf", "truncated.docx", "latin.txt"):
+        assert f"skipped {name}: {bad[name][1]}" in report, report
+
+    index = BulletinIndex(make_settings(data, corpus_dir=corpus))
+    assert set(index.catalog.sources()) == {SEED_NAME, "datong_gbk.txt"}
+    assert_consistent(index, check_vectors=False)
+    datong = [c for c in index.chunks.values() if c.source == "datong_gbk.txt"]
+    assert datong and all(c.city == "大同市" for c in datong)
+    assert "".join(c.text for c in datong).count("亿元") == gbk.count("亿元")  # decoded, not mojibake
+    answer = BulletinAssistant(index.settings, index=index).ask("吕梁市“三个一批”活动签约投资额是多少？")
+    assert not answer.refused and "24.07亿元" in answer.text, answer.text
     index.close()

@@ -49,7 +49,7 @@ def test_real_model_build(e5_index) -> None:
     assert report.embedded == report.chunks_total > 30
     index.check()
     meta = index.catalog.meta()
-    assert meta["embed_model"] == DEFAULT_EMBED_MODEL and meta["embed_dim"] == "384"
+    assert meta["embed_model"] == f"{DEFAULT_EMBED_MODEL}#onnx-int8" and meta["embed_dim"] == "384"
     assert_consistent(index, check_vectors=False)
 
 

@@ -192,7 +192,8 @@ def test_rate_limit_429_with_retry_after(tmp_path):
             assert 1 <= retry <= 60 and body["retry_after"] == retry
             assert "请求过于频繁" in body["message"]
             r = client.post(f"{server.url}/api/ask/stream", json={"question": SEED_QUESTION})
-            _json_error(r, 429, "rate_limited")
+            body = _json_error(r, 429, "rate_limited")
+            assert 1 <= int(r.headers["retry-after"]) <= 60 and body["retry_after"] == int(r.headers["retry-after"])
             assert client.get(f"{server.url}/api/health").status_code == 200  # health is not limited
     finally:
         stop_app(server)

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.web._support import SEED_FIGURE, SEED_QUESTION, PageServer, widget_page
+from tests.web._support import (
+    PAYLOAD_FIGURE,
+    PAYLOAD_QUESTION,
+    SEED_FIGURE,
+    SEED_QUESTION,
+    XSS_PAYLOAD,
+    PageServer,
+    widget_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -203,3 +211,50 @@ def test_widget_demo_page_same_origin(page, app_server, artifacts_dir):
     _open_and_ask(page, SEED_QUESTION)
     page.locator(".msg.bot[data-state=answered]").wait_for(timeout=60_000)
     shot(page, artifacts_dir, "widget-demo-page")
+
+
+# --- a bulletin carrying markup (tests/web/conftest.py: hostile_server) -------------------------------------
+SCRIPT_TEXT = "<script>window.__pwned=1</script>"
+
+
+def test_gradio_chat_shows_a_hostile_passage_as_text(page, hostile_server, artifacts_dir):
+    """The cited passage holds <script> and <img onerror>: the chat shows them as text, runs nothing."""
+    page.goto(f"{hostile_server.url}/")
+    box = page.locator("#question textarea")
+    box.wait_for(timeout=30_000)
+    box.fill(PAYLOAD_QUESTION)
+    box.press("Enter")
+    card = page.locator("#citations .cite-card").first
+    card.wait_for(timeout=60_000)
+    bot = page.locator("#chat [data-testid=bot]").last
+    assert PAYLOAD_FIGURE in squash(bot.inner_text())
+    bot.locator("a.cite-ref").first.click()  # open the cited passage
+    assert card.is_visible()
+    text = card.inner_text()
+    assert SCRIPT_TEXT in text and 'onerror="window.__pwned=1">' in text, text
+    assert PAYLOAD_FIGURE in [squash(t) for t in card.locator("mark").all_inner_texts()]
+    assert page.locator("#citations img, #citations script, #chat img[src=x], #chat script").count() == 0
+    page.wait_for_timeout(500)  # an onerror would have fired by now
+    assert page.evaluate("window.__pwned === undefined")
+    shot(page, artifacts_dir, "gradio-chat-hostile-passage")
+    assert page.errors == []
+
+
+def test_widget_shows_a_hostile_passage_as_text(page, hostile_server, artifacts_dir):
+    """The same passage served by the real app to the widget (its demo page, same origin)."""
+    page.goto(f"{hostile_server.url}/widget/demo")
+    _open_and_ask(page, PAYLOAD_QUESTION)
+    msg = page.locator(".msg.bot[data-state=answered]")
+    msg.wait_for(timeout=60_000)
+    assert PAYLOAD_FIGURE in squash(msg.inner_text())
+    assert XSS_PAYLOAD in msg.locator(".text").inner_text()  # the quoted answer too, as text
+    msg.locator("button.cite").first.click()
+    passage = msg.locator(".passage").first
+    passage.wait_for(state="visible", timeout=5_000)
+    assert XSS_PAYLOAD in passage.inner_text()
+    assert page.locator("bulletin-chat-widget img, bulletin-chat-widget script").count() == 0
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__pwned === undefined")
+    shot(page, artifacts_dir, "widget-hostile-passage")
+    assert page.errors == []
+

@@ -182,3 +182,14 @@ def test_save_uploads_never_overwrites_silently(tmp_path: Path):
     res = save_uploads([src / "a.txt"], None, corpus, overwrite=True)
     assert res.saved == ["a.txt"] and "已覆盖" in res.text()
     assert (corpus / "a.txt").read_text(encoding="utf-8") == "新内容"
+
+
+def test_save_uploads_refuses_a_file_over_the_size_limit(tmp_path: Path):
+    from index.loaders import max_file_bytes
+
+    corpus = tmp_path / "corpus"
+    (tmp_path / "big.txt").write_bytes("简报".encode() * 200_000)  # 1.2 MB
+    res = save_uploads([tmp_path / "big.txt"], None, corpus, max_bytes=max_file_bytes(1))
+    assert res.saved == [] and "文件过大（1.1 MB，上限 1 MB）" in res.text(), res.text()
+    assert not (corpus / "big.txt").exists()
+    assert save_uploads([tmp_path / "big.txt"], None, corpus).saved == ["big.txt"]  # the default limit: 20 MB

@@ -1,0 +1,186 @@
+"""An int8 ONNX Runtime copy of a sentence-transformers encoder, for fast CPU embedding.
+
+fp32 torch is the wall of every build on a laptop CPU (benchmarks/RESULTS.md). This module
+exports the model's transformer once to ONNX, quantises its weights to int8 per output
+channel (dynamic quantisation: activations stay float, so no calibration data is needed)
+and runs it with ONNX Runtime. Per-channel scales keep the vectors within a cosine of
+~0.997 of fp32; per-tensor scales lost more (0.988), so they are not offered.
+
+The export needs torch and transformers (already installed for sentence-transformers) and
+takes ~20 s once; the result is cached beside the model folder, written to a temporary
+sibling and renamed into place, so a killed export never looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1  # bump when the export or quantisation recipe changes
+MODEL_FILE = "model.int8.onnx"
+MARKER = "onnx-int8.json"
+
+
+class OnnxExportError(RuntimeError):
+    """The model could not be exported or quantised; the message says what to do."""
+
+
+def _pooling(st_folder: Path) -> str:
+    """``mean`` or ``cls``, from the sentence-transformers pooling config.
+
+    Other poolings (max, weighted) are not exported: the torch backend handles them.
+    """
+    modules = json.loads((st_folder / "modules.json").read_text(encoding="utf-8"))
+    for module in modules:
+        if module["type"].endswith("Pooling"):
+            config = json.loads((st_folder / module["path"] / "config.json").read_text(encoding="utf-8"))
+            if config.get("pooling_mode_mean_tokens"):
+                return "mean"
+            if config.get("pooling_mode_cls_token"):
+                return "cls"
+    raise OnnxExportError(
+        f"{st_folder}: only mean or CLS pooling can run as onnx-int8; use BULLETIN_EMBED_BACKEND=torch for this model"
+    )
+
+
+def _max_length(st_folder: Path) -> int:
+    path = st_folder / "sentence_bert_config.json"
+    if path.exists():
+        return int(json.loads(path.read_text(encoding="utf-8")).get("max_seq_length", 512))
+    return 512
+
+
+def _source_stamp(st_folder: Path) -> dict:
+    """What the export depends on: the weights (size + mtime) and the library versions."""
+    import onnxruntime
+
+    weights = [p for p in sorted(st_folder.iterdir()) if p.suffix in (".safetensors", ".bin")]
+    return {
+        "format": FORMAT_VERSION,
+        "weights": [[p.name, p.stat().st_size, int(p.stat().st_mtime)] for p in weights],
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def _export(st_folder: Path, out: Path) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    class LastHidden(torch.nn.Module):
+        """Keyword call of the HF model: positional arguments differ between architectures."""
+
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    try:
+        base = AutoModel.from_pretrained(str(st_folder), add_pooling_layer=False)
+    except TypeError:  # architectures without a pooling layer do not take the argument
+        base = AutoModel.from_pretrained(str(st_folder))
+    model = LastHidden(base.eval())
+    ids = torch.ones((2, 8), dtype=torch.long)
+    fp32 = out / "model.fp32.onnx"
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow are expected
+        torch.onnx.export(
+            model, (ids, torch.ones_like(ids)), str(fp32),
+            input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+            opset_version=17, dynamo=False,
+        )
+    quantize_dynamic(
+        str(fp32), str(out / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True,
+        extra_options={"DefaultTensorType": 1},  # FLOAT, for tensors shape inference leaves untyped
+    )
+    fp32.unlink()
+    shutil.copy(st_folder / "tokenizer.json", out / "tokenizer.json")
+
+
+def materialize_onnx_int8(st_folder: Path, log=print) -> Path:
+    """Return ``<st_folder>.onnx-int8/`` holding the quantised model, exporting it once.
+
+    Raises:
+        OnnxExportError: the export or the quantisation failed (the message has the cause).
+    """
+    from filelock import FileLock
+
+    st_folder = Path(st_folder)
+    final = st_folder.with_name(st_folder.name + ".onnx-int8")
+    stamp = _source_stamp(st_folder)
+
+    def complete() -> bool:
+        try:
+            return json.loads((final / MARKER).read_text(encoding="utf-8")) == stamp
+        except (OSError, ValueError):
+            return False
+
+    if complete():
+        return final
+    with FileLock(str(final) + ".lock"):
+        if complete():
+            return final
+        log(f"Exporting the embedding model to int8 ONNX in {final}, once (about 20 s)…")
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir(parents=True)
+        try:
+            try:
+                _export(st_folder, tmp)
+            except Exception as exc:  # torch/onnx raise many types; the cause is in the message
+                raise OnnxExportError(
+                    f"could not export {st_folder} to int8 ONNX ({type(exc).__name__}: {exc}); "
+                    "set BULLETIN_EMBED_BACKEND=torch to embed with torch instead"
+                ) from exc
+            (tmp / MARKER).write_text(json.dumps(stamp), encoding="utf-8")
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+class OnnxEncoder:
+    """Tokenise, run the int8 transformer, pool and L2-normalise, like sentence-transformers.
+
+    Texts must already carry their prefix (``query: `` / ``passage: ``).
+    """
+
+    def __init__(self, st_folder: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = materialize_onnx_int8(st_folder)
+        self.pooling = _pooling(st_folder)
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(_max_length(st_folder))
+        pad_id = self.tokenizer.token_to_id("<pad>")
+        self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="<pad>" if pad_id is not None else "[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or max(1, len(os.sched_getaffinity(0)))
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        batch = self.tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in batch], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        if self.pooling == "cls":
+            pooled = hidden[:, 0, :]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
