@@ -28,9 +28,10 @@ from tqdm import tqdm
 
 from index.catalog import SourceRecord, tokens_json
 from index.chunking import chunk_bulletin, read_passages
+from index.cleaning import fold_width
 from index.embedding import canonical_model_name
 from index.errors import IndexMismatchError
-from index.lexicon import Lexicon
+from index.lexicon import Lexicon, extract_terms
 from index.loaders import SkipFile, Skipped, iter_corpus_files, load_file, load_manifest, max_file_bytes
 from index.store import PASSAGES_CHUNKER, BulletinIndex
 from index.types import Chunk
@@ -202,11 +203,29 @@ class Builder:
             report.files_removed = len(removed)
 
             # Lexicon over the whole committed-to-be corpus; retokenise everything if it changed.
-            kept_chunks = {c.id: c for c in index.catalog.iter_chunk_data() if c.source in seen and c.source not in changed}
-            all_texts = [c.text for c in kept_chunks.values()] + [c.text for _, cs, _ in changed.values() for c in cs]
-            lexicon = Lexicon.from_texts(all_texts) if not passages else Lexicon.empty()
+            # Its terms are kept per source, so a re-index extracts them from the changed files only.
+            terms_by_source = {} if passages else self._terms_by_source(meta, changed, seen)
+            lexicon = Lexicon(set().union(*terms_by_source.values())) if terms_by_source else Lexicon.empty()
             lexicon_changed = lexicon.to_json() != meta.get("lexicon", "[]")
-            retokenise = set(old_sources) & seen - set(changed) if lexicon_changed else set()
+            kept_chunks: dict[str, Chunk] = {}
+            retokenise: set[str] = set()
+            if lexicon_changed:
+                # Only texts containing an added or removed term can be cut differently (jieba's
+                # total frequency is fixed: index/lexicon.py), so only their sources are retokenised.
+                try:
+                    old_terms = set(json.loads(meta.get("lexicon", "[]")))
+                except ValueError:
+                    old_terms = set()
+                moved = old_terms ^ set(lexicon.terms)
+                candidates = set(old_sources) & seen - set(changed)
+                for chunk in index.catalog.iter_chunk_data():
+                    if chunk.source in candidates:
+                        kept_chunks[chunk.id] = chunk
+                        if chunk.source not in retokenise:
+                            text = chunk.indexed_text
+                            cut = fold_width(text).lower()  # what jieba actually cuts
+                            if any(t in text or t in cut for t in moved):
+                                retokenise.add(chunk.source)
 
             new_ids = [c.id for _, cs, _ in changed.values() for c in cs]
             old_ids = index.catalog.chunk_ids()
@@ -238,6 +257,7 @@ class Builder:
                         part = todo[i : i + 256]
                         index.dense_store.upsert([c.id for c in part], vectors[i : i + 256], [c.store_metadata() for c in part])
                         bar.update(len(part))
+                del vectors
             report.embedded = len(todo)
 
             # Tokens are serialised right away: one JSON string per chunk until the commit, not a
@@ -259,10 +279,16 @@ class Builder:
             index.catalog.commit(
                 replaced,
                 removed,
-                {**{k: str(v) for k, v in versions.items()}, "lexicon": lexicon.to_json()},
+                {
+                    **{k: str(v) for k, v in versions.items()},
+                    "lexicon": lexicon.to_json(),
+                    "lexicon_sources": json.dumps(terms_by_source, ensure_ascii=False, sort_keys=True),
+                },
             )
             changed_sources = set(replaced)
-            del replaced  # the BM25 fit below streams the tokens back from the catalog
+            # The BM25 fit below streams the tokens back from the catalog: free the build's
+            # working set first (at 68k articles it held about 1 GB).
+            del replaced, changed, kept_chunks, all_new, todo, committed
             new_total = index.catalog.chunk_ids()
             report.chunks_removed = len(old_ids - new_total)
             report.orphans_deleted = max(self._collect_garbage() - report.chunks_removed, 0)
@@ -270,6 +296,29 @@ class Builder:
             report.chunks_total = len(new_total)
             report.seconds = time.monotonic() - start
             return report
+
+    def _terms_by_source(
+        self, meta: dict[str, str], changed: dict[str, tuple[str, list[Chunk], int]], seen: set[str]
+    ) -> dict[str, list[str]]:
+        """Corpus terms (quoted names, zones, list items) per source of the new corpus.
+
+        The union equals ``extract_terms`` over all texts (it keeps or drops each term on its
+        own), so only changed sources, and sources an older index did not record, are read.
+        """
+        try:
+            recorded = json.loads(meta.get("lexicon_sources", "{}"))
+        except ValueError:
+            recorded = {}
+        out = {rel: sorted(extract_terms(c.text for c in cs)) for rel, (_, cs, _) in changed.items()}
+        missing = seen - set(out) - set(recorded)
+        texts: dict[str, list[str]] = {}
+        if missing:
+            for chunk in self.index.catalog.iter_chunk_data():
+                if chunk.source in missing:
+                    texts.setdefault(chunk.source, []).append(chunk.text)
+        for rel in seen - set(out):
+            out[rel] = recorded[rel] if rel in recorded else sorted(extract_terms(texts.get(rel, [])))
+        return out
 
     def _save_keyword_index(self, base_generation: int | None = None, changed_sources: set[str] | None = None) -> None:
         """Fit BM25 on the committed chunks and save it for readers, unless already saved.

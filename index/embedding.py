@@ -84,7 +84,7 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """
     budget = batch_size * CHARS_PER_SLOT
     batches: list[list[int]] = []
-    for i, length in enumerate(lengths):
+    for i in range(len(lengths)):
         if batches and len(batches[-1]) < batch_size and lengths[batches[-1][0]] * (len(batches[-1]) + 1) <= budget:
             batches[-1].append(i)
         else:

@@ -46,8 +46,13 @@ def _tokenizer(words: tuple[str, ...]):
     jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
     tok.initialize()
+    base_total = tok.total
     for word in words:
         tok.add_word(word, freq=50_000)
+    # add_word also raises the total frequency, which shifts every route score a little; a fixed
+    # total keeps the cut of a text that contains none of the corpus terms independent of them,
+    # so a re-index only retokenises the texts that contain an added or removed term.
+    tok.total = base_total
     return tok
 
 

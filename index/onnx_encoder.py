@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1  # bump when the export or quantisation recipe changes
+FORMAT_VERSION = 2  # bump when the export or quantisation recipe changes
 MODEL_FILE = "model.int8.onnx"
 MARKER = "onnx-int8.json"
 
@@ -84,10 +84,12 @@ def _export(st_folder: Path, out: Path) -> None:
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime's optimizer fuses into
+    # its Attention kernel; the SDPA export is not fused and ran 1.7x slower on news articles.
     try:
-        base = AutoModel.from_pretrained(str(st_folder), add_pooling_layer=False)
+        base = AutoModel.from_pretrained(str(st_folder), add_pooling_layer=False, attn_implementation="eager")
     except TypeError:  # architectures without a pooling layer do not take the argument
-        base = AutoModel.from_pretrained(str(st_folder))
+        base = AutoModel.from_pretrained(str(st_folder), attn_implementation="eager")
     model = LastHidden(base.eval())
     ids = torch.ones((2, 8), dtype=torch.long)
     fp32 = out / "model.fp32.onnx"
@@ -99,12 +101,32 @@ def _export(st_folder: Path, out: Path) -> None:
             dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
             opset_version=17, dynamo=False,
         )
+    fused = _fuse(fp32, base.config)
     quantize_dynamic(
-        str(fp32), str(out / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True,
+        str(fused), str(out / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True,
         extra_options={"DefaultTensorType": 1},  # FLOAT, for tensors shape inference leaves untyped
     )
-    fp32.unlink()
+    for path in {fp32, fused}:
+        path.unlink()
     shutil.copy(st_folder / "tokenizer.json", out / "tokenizer.json")
+
+
+def _fuse(fp32: Path, config) -> Path:
+    """Fuse attention, LayerNorm and GELU with ONNX Runtime's transformer optimizer (BERT-like
+    encoders); another architecture is quantised unfused."""
+    from onnxruntime.transformers import optimizer
+
+    heads, hidden = getattr(config, "num_attention_heads", 0), getattr(config, "hidden_size", 0)
+    if not heads or not hidden:
+        return fp32
+    fused = fp32.with_name("model.fused.onnx")
+    try:
+        optimizer.optimize_model(str(fp32), model_type="bert", num_heads=heads, hidden_size=hidden).save_model_to_file(
+            str(fused)
+        )
+    except Exception:
+        return fp32
+    return fused
 
 
 def materialize_onnx_int8(st_folder: Path, log=print) -> Path:

@@ -406,3 +406,54 @@ def test_max_file_mb_setting_applies_to_builds(tmp_path: Path, corpus_copy: Path
     assert [s.path for s in report.skipped] == ["huge.txt"]
     assert "BULLETIN_MAX_FILE_MB" in report.skipped[0].reason and report.articles == 2
     index.close()
+
+
+def test_lexicon_is_kept_per_source_and_equals_a_full_extraction(tmp_path: Path, corpus_copy: Path) -> None:
+    from index.lexicon import Lexicon
+
+    index = BulletinIndex(make_settings(tmp_path / "data", corpus_dir=corpus_copy))
+    builder = Builder(index, show_progress=False)
+    builder.build(corpus_copy)
+    (corpus_copy / "新增.txt").write_text("朔州市开发区推行“拿地即开工”模式，建成朔州智能制造产业园。\n", encoding="utf-8")
+    report = builder.build(corpus_copy)
+    assert report.files_new == 1
+    meta = index.catalog.meta()
+    per_source = json.loads(meta["lexicon_sources"])
+    assert sorted(per_source) == sorted(index.catalog.sources()) and "拿地即开工" in per_source["新增.txt"]
+    every_text = [c.text for c in index.catalog.iter_chunk_data()]
+    assert meta["lexicon"] == Lexicon.from_texts(every_text).to_json()
+    assert "拿地即开工" in index.lexicon.tokenize("推行拿地即开工模式")
+    (corpus_copy / "新增.txt").unlink()
+    builder.build(corpus_copy)
+    assert "拿地即开工" not in index.catalog.meta()["lexicon"]
+    index.close()
+
+
+def test_a_new_corpus_term_retokenises_only_the_texts_containing_it(tmp_path: Path, corpus_copy: Path) -> None:
+    """Incremental tokens equal a fresh build's, although only the affected sources were retokenised."""
+    (corpus_copy / "甲.txt").write_text("大同市开发区建设“数字孪生工厂”，打造智慧园区。\n", encoding="utf-8")
+    (corpus_copy / "乙.txt").write_text("晋城市开发区数字孪生工厂项目开工，园区道路同步建设。\n", encoding="utf-8")
+    index = BulletinIndex(make_settings(tmp_path / "a", corpus_dir=corpus_copy))
+    builder = Builder(index, show_progress=False)
+    builder.build(corpus_copy)
+    retokenised: list[str] = []
+    original = index.lexicon.__class__.tokenize
+
+    (corpus_copy / "甲.txt").write_text("大同市开发区建设智慧园区。\n", encoding="utf-8")  # the quoted term disappears
+    def counting(self, text):  # noqa: ANN001
+        retokenised.append(text)
+        return original(self, text)
+
+    index.lexicon.__class__.tokenize = counting
+    try:
+        builder.build(corpus_copy)
+    finally:
+        index.lexicon.__class__.tokenize = original
+    assert "数字孪生工厂" not in index.catalog.meta()["lexicon"]
+    assert any("晋城市" in t for t in retokenised)  # 乙 contains the removed term
+    assert not any("吕梁" in t for t in retokenised)  # the seed does not: kept as it was
+    fresh = BulletinIndex(make_settings(tmp_path / "b", corpus_dir=corpus_copy))
+    Builder(fresh, show_progress=False).build(corpus_copy)
+    assert dict(index.catalog.iter_tokens()) == dict(fresh.catalog.iter_tokens())
+    index.close()
+    fresh.close()
