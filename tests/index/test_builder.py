@@ -440,7 +440,7 @@ def test_a_new_corpus_term_retokenises_only_the_texts_containing_it(tmp_path: Pa
     original = index.lexicon.__class__.tokenize
 
     (corpus_copy / "甲.txt").write_text("大同市开发区建设智慧园区。\n", encoding="utf-8")  # the quoted term disappears
-    def counting(self, text):  # noqa: ANN001
+    def counting(self, text):
         retokenised.append(text)
         return original(self, text)
 
