@@ -107,6 +107,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    """Terminate a server process, killing it if it does not exit within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def wait_http(url: str, timeout: float = 60.0) -> None:
     import httpx
 

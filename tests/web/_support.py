@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port, wait_http
+from tests.conftest import ROOT, free_port, stop_process, wait_http
 
 SEED_QUESTION = "吕梁市“三个一批”活动签约投资额是多少？"
 SEED_FIGURE = "24.07亿元"
@@ -111,12 +111,7 @@ def start_app(tmp: Path, **env_overrides: str) -> AppServer:
 
 
 def stop_app(server: AppServer) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait(timeout=5)
+    stop_process(server.proc)
 
 
 class PageServer:

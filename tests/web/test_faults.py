@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.assistant.fake_openai import FakeOpenAI, cite_passage_with
-from tests.conftest import free_port, wait_http
+from tests.conftest import free_port, stop_process, wait_http
 from tests.web._support import SEED_FIGURE, SEED_QUESTION, AppServer, sse_events, start_app, stop_app
 
 pytestmark = pytest.mark.server  # starts a Chroma server of its own
@@ -45,12 +45,7 @@ class ChromaServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc, grace=20)
         self.proc = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # the port is really closed
