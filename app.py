@@ -42,6 +42,7 @@ def create_app(settings: Settings, assistant: BulletinAssistant | None = None, b
     from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
     from fastapi.staticfiles import StaticFiles
 
+    from index.loaders import max_file_bytes
     from web.api import BodyLimitMiddleware, Services, build_router
     from web.chat_ui import CSS, HEAD, build_chat_ui
     from web.cors import ApiOriginMiddleware, OriginPolicy
@@ -108,7 +109,7 @@ def create_app(settings: Settings, assistant: BulletinAssistant | None = None, b
     )
     app = gr.mount_gradio_app(
         app, demo, path="/", footer_links=[], run_history=False, theme=theme, css=CSS, head=HEAD,
-        max_file_size="50mb", ssr_mode=False, server_name=settings.host, server_port=settings.port,
+        max_file_size=max_file_bytes(settings.max_file_mb), ssr_mode=False, server_name=settings.host, server_port=settings.port,
     )
     # Gradio checks that a file handed to an event (the admin upload) was uploaded through it only once
     # the Blocks "launched"; a mounted Blocks never does, and would then copy any server path a client

@@ -287,17 +287,15 @@ def write_corpus(path: Path, news: list[dict], needles: list[dict]) -> None:
 
 
 def naive_corpus(path: Path, source: Path) -> int:
-    """The LangChain tutorial split (RecursiveCharacterTextSplitter 1000/200) of the same jsonl."""
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    """The LangChain tutorial split (RecursiveCharacterTextSplitter 1000/200) of the same jsonl, as the
+    evals' ``naive-langchain`` configuration builds it."""
+    from evals.runner import naive_chunks
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     n = 0
-    with source.open(encoding="utf-8") as src, path.open("w", encoding="utf-8") as out:
-        for line in src:
-            rec = json.loads(line)
-            for i, piece in enumerate(splitter.split_text(rec["text"])):
-                out.write(json.dumps({"id": f"{rec['id']}#{i}", "text": piece}, ensure_ascii=False) + "\n")
-                n += 1
+    with path.open("w", encoding="utf-8") as out:
+        for record in naive_chunks(source):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            n += 1
     return n
 
 

@@ -65,7 +65,7 @@ def open_index(settings: Settings, dataset: Dataset, show_progress: bool = True)
     return index
 
 
-def _naive_chunks(corpus: Path) -> Iterable[dict[str, str]]:
+def naive_chunks(corpus: Path) -> Iterable[dict[str, str]]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -89,7 +89,7 @@ def open_naive_index(settings: Settings, dataset: Dataset, show_progress: bool =
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "naive.jsonl"
         with path.open("w", encoding="utf-8") as fh:
-            for record in _naive_chunks(dataset.corpus):
+            for record in naive_chunks(dataset.corpus):
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         Builder(index, show_progress=show_progress).build(path)
     return index

@@ -202,8 +202,8 @@ class Builder:
             removed = [p for p in old_sources if p not in seen]
             report.files_removed = len(removed)
 
-            # Lexicon over the whole committed-to-be corpus; retokenise everything if it changed.
-            # Its terms are kept per source, so a re-index extracts them from the changed files only.
+            # Lexicon over the whole committed-to-be corpus. Its terms are kept per source, so a
+            # re-index extracts them from the changed files only.
             terms_by_source = {} if passages else self._terms_by_source(meta, changed, seen)
             lexicon = Lexicon(set().union(*terms_by_source.values())) if terms_by_source else Lexicon.empty()
             lexicon_changed = lexicon.to_json() != meta.get("lexicon", "[]")

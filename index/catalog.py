@@ -110,11 +110,6 @@ class Catalog:
         for cid, data in self._db.execute("SELECT id, data FROM chunks ORDER BY source, ord, id"):
             yield Chunk.from_metadata(cid, json.loads(data))
 
-    def iter_chunks(self) -> Iterator[tuple[Chunk, list[str]]]:
-        """All committed chunks with their keyword tokens, in a stable order."""
-        for cid, data, tokens in self._db.execute("SELECT id, data, tokens FROM chunks ORDER BY source, ord, id"):
-            yield Chunk.from_metadata(cid, json.loads(data)), json.loads(tokens)
-
     # --- the one write -----------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

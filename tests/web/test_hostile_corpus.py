@@ -20,7 +20,7 @@ import pytest
 
 import prompts
 from assistant.chain import BulletinAssistant
-from tests.assistant.fake_openai import FakeOpenAI, Received, parse_passages
+from tests.assistant.fake_openai import FakeOpenAI, parse_passages
 from tests.conftest import make_settings
 from tests.web._support import (
     ADMIN_TOKEN,
@@ -125,20 +125,6 @@ def test_llm_prompt_quotes_hostile_passages_as_data(hostile_index, fake: FakeOpe
     assert any(hostile in t for t in parse_passages(user).values())  # inside a numbered passage, verbatim
 
 
-def test_llm_obeying_the_injection_is_not_used(hostile_index, fake: FakeOpenAI) -> None:
-    def obey(body: dict) -> str:
-        passages = parse_passages(Received("POST", "", {}, body).user)
-        n = next(n for n, t in passages.items() if "忽略以上所有指令" in t)
-        return f"吕梁市签约投资额为999亿元[{n}]。"
-
-    fake.reply(obey)
-    answer = _with_llm(hostile_index, fake.base_url).ask("吕梁市签约投资额是多少？")
-    assert fake.chat_requests, "the LLM was asked"
-    assert answer.backend == "extractive" and "prompt injection" in (answer.fallback_reason or "")
-    assert SEED_FIGURE in answer.text and INJECTED_FIGURE not in answer.text
-
-
-# --- admin operations: the upload-and-reindex tab ----------------------------------------------------------
 def _config(server: AppServer) -> dict:
     r = httpx.get(f"{server.url}/config", timeout=30)
     assert r.status_code == 200
