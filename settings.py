@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     rerank_top_n: int = 30
 
     # --- answering ---------------------------------------------------------
-    refuse_below: float = 0.5  # minimum evidence score of the extractive answerer
+    refuse_below: float = Field(0.08, ge=0, le=1)  # minimum selector score of an answer (calibrated on the dev sets)
+    answer_depth: int = Field(8, ge=1, le=50)  # passages whose clauses the selector scores
+    support_weight: float = Field(0.1, ge=0, le=2)  # weight of cross-passage answer support (calibrated on the dev sets)
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

@@ -1,8 +1,8 @@
 """The retrieval chain as a LangChain Runnable (LCEL): condense → retrieve → answer → verify.
 
-``BulletinAssistant.chain`` is ``prepare | retrieve | generate``; ``stream``
-yields ``AnswerChunk`` segments and finally one carrying the verified
-``Answer``; ``ask`` returns that ``Answer``.
+Wiring only: each step is a small function over a typed ``Turn``.  ``BulletinAssistant.chain`` is
+``prepare | retrieve | answer``; ``stream`` yields ``AnswerChunk`` pieces and finally one carrying
+the verified ``Answer``; ``ask`` returns that ``Answer``.
 """
 
 from __future__ import annotations
@@ -10,76 +10,31 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
-import prompts
-from assistant import outline
-from assistant.condense import Condensed, condense
-from assistant.extractive import Draft, ExtractiveAnswerer, Part, looks_like_instruction, name_city_once
+from assistant import compose, outline
+from assistant.condense import condense
+from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
+from assistant.features import keywords
 from assistant.llm import LLMAnswerer, LLMError
-from assistant.query import YEAR_RE, QueryAnalysis, analyse, find_figures, find_places, split_compound
-from assistant.retrieval import RetrievalConfig, Retriever
+from assistant.query import QueryAnalysis, analyse, split_compound
+from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
+from assistant.selector import Selector, default_selector
+from assistant.turn import AnswerChunk, InvalidQuestionError, Reset, Turn, validate_question
 from assistant.types import Answer, Citation
-from assistant.verify import verify
-from index.articles import places
+from index.figures import find_figures
+from index.lexicon import STOPWORDS
 from index.store import BulletinIndex, Filter
 from index.types import Hit
 from settings import Settings
 
 log = logging.getLogger(__name__)
-REFUSAL_PREFIX = "简报中未找到"
-
-
-class InvalidQuestionError(ValueError):
-    """The question is empty or too long; the message says which."""
-
-
-@dataclass
-class AnswerChunk:
-    """A streamed piece of an answer; the last one carries the verified ``Answer``.
-
-    Chunks add up (``a + b``), which is how LangChain aggregates a stream.
-    """
-
-    text: str = ""
-    answer: Answer | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __add__(self, other: AnswerChunk) -> AnswerChunk:
-        return AnswerChunk(self.text + other.text, other.answer or self.answer, {**self.meta, **other.meta})
-
-
-def validate_question(question: object, max_chars: int) -> str:
-    if not isinstance(question, str):
-        raise InvalidQuestionError("问题必须是文本 (the question must be a string)")
-    text = question.strip()
-    if not text:
-        raise InvalidQuestionError("问题为空，请输入要查询的内容 (empty question)")
-    if len(text) > max_chars:
-        raise InvalidQuestionError(
-            f"问题过长（{len(text)} 字，上限 {max_chars} 字），请精简后再问 (question longer than {max_chars} characters)"
-        )
-    return text
-
-
-def _answers(extractive: ExtractiveAnswerer, draft: Draft, sub: QueryAnalysis) -> bool:
-    """Does a draft made for the whole question also answer this sub-question?
-
-    A figure sub-question needs a figure of its unit; another needs most of its own words.
-    """
-    if draft.refused or not draft.parts:
-        return False
-    text = "".join(p.text for p in draft.parts)
-    if sub.figure_intent:
-        units = [u for _, u in find_figures(text) if u]
-        return any(u in sub.units for u in units) if sub.units else bool(units)
-    own = extractive.own_keywords(extractive.keywords(sub))
-    total = sum(own.values())
-    return total == 0 or sum(w for k, w in own.items() if k in text) >= 0.5 * total
+REFUSAL_PREFIX = compose.REFUSAL_PREFIX
+__all__ = ["REFUSAL_PREFIX", "AnswerChunk", "BulletinAssistant", "InvalidQuestionError", "validate_question"]
 
 
 def _interleave(rankings: list[list[Hit]]) -> list[Hit]:
@@ -96,144 +51,118 @@ class BulletinAssistant:
     """Answers questions over one index; build once, ask many times (thread-safe reads)."""
 
     def __init__(self, settings: Settings, index: BulletinIndex | None = None, retrieval: RetrievalConfig | None = None,
-                 llm: LLMAnswerer | None = None) -> None:
+                 llm: LLMAnswerer | None = None, selector: Selector | None = None) -> None:
         self.settings = settings
         self.index = index or BulletinIndex(settings)
         self.index.check()
         self.retriever = Retriever(self.index, retrieval or RetrievalConfig.from_settings(settings))
         self.llm = llm if llm is not None else (LLMAnswerer(settings) if settings.llm_enabled else None)
+        self.extractive = ExtractiveAnswerer(self.index, selector or default_selector(), refuse_below=settings.refuse_below,
+                                             depth=settings.answer_depth, paraphrasable=self._paraphrasable,
+                                             support_weight=settings.support_weight)
         self.chain = (
             RunnableLambda(self._prepare, name="condense")
             | RunnableLambda(self._retrieve, name="retrieve")
             | RunnableGenerator(self._generate, name="answer_verify")
         )
 
-    # --- corpus facts the answerer needs ----------------------------------
-    def _corpus_facts(self) -> tuple[frozenset[int], frozenset[str]]:
-        """Years and places the corpus mentions (recomputed when a build commits)."""
+    # --- corpus facts ----------------------------------------------------------------------
+    def _paraphrasable(self, term: str) -> bool:
+        """A quoted term the corpus never uses, made only of words it does use (「投产一批」 for
+        投产项目), may be the asker's paraphrase: weighed, not required.  A term with a word the
+        corpus never uses (「人才强市」) stays required, so made-up policies are refused."""
         generation = self.index.catalog.generation
-        cached = getattr(self, "_facts", None)
-        if cached is None or cached[0] != generation:
-            years: set[int] = set()
-            text_places: set[str] = set()
-            for chunk in self.index.chunks.values():
-                years.update(int(y) for y in YEAR_RE.findall(chunk.text))
-                text_places.update(find_places(f"{chunk.city} {chunk.text}"))
-            self._facts = (generation, (frozenset(years), frozenset(text_places)))
-        return self._facts[1]
+        cache = getattr(self, "_paraphrase_cache", None)
+        if cache is None or cache[0] != generation or len(cache[1]) > 10_000:  # terms come from users: bounded
+            cache = self._paraphrase_cache = (generation, {})
+        verdict = cache[1].get(term)
+        if verdict is None:
+            if self.index.contains(term):
+                verdict = False
+            else:
+                tokens = [t for t in self.index.lexicon.tokenize(term) if t not in STOPWORDS]
+                verdict = bool(tokens) and all(self.index.df(t) > 0 for t in tokens)
+            cache[1][term] = verdict
+        return verdict
 
-    def extractive(self) -> ExtractiveAnswerer:
-        years, known = self._corpus_facts()
-        return ExtractiveAnswerer(
-            self.index.lexicon,
-            self.index.df,
-            len(self.index.chunks),
-            refuse_below=self.settings.refuse_below,
-            corpus_years=years,
-            known_places=known.__contains__,
-            in_corpus=self._in_corpus,
-        )
-
-    def _in_corpus(self, text: str) -> bool:
-        """Does any passage contain ``text``?  Memoised per index generation: the period and
-        term checks ask about the same few words (二季度, GDP) for many questions."""
-        generation = self.index.catalog.generation
-        cache = getattr(self, "_in_corpus_cache", None)
-        if cache is None or cache[0] != generation or len(cache[1]) > 10_000:  # words come from users: bounded
-            cache = self._in_corpus_cache = (generation, {})
-        found = cache[1].get(text)
-        if found is None:
-            found = cache[1][text] = any(text in c.text for c in self.index.chunks.values())
-        return found
-
-    # --- chain steps -----------------------------------------------------------
-    def _analyse_turn(self, question: str, history: list, follow_up: bool = False) -> tuple[Condensed, QueryAnalysis]:
+    # --- steps -----------------------------------------------------------------------------
+    def _analyse(self, question: str, history: list, follow_up: bool = False) -> tuple:
         terms = self.index.lexicon.entities
         condensed = condense(question, history, terms, follow_up=follow_up)
         analysis = analyse(condensed.question, terms)
         if condensed.context:
-            context_analysis = analyse(condensed.full, terms)
+            context = analyse(condensed.full, terms)
             # Search with the carried context; constrain by the places/terms/periods of both turns.
-            analysis = replace(
-                analysis,
-                search_text=f"{condensed.context} {analysis.search_text}",
-                places=context_analysis.places,
-                terms=context_analysis.terms,
-                years=context_analysis.years,
-                periods=context_analysis.periods,
-                extra={"context": condensed.context},
-            )
+            analysis = replace(analysis, search_text=f"{condensed.context} {analysis.search_text}", places=context.places,
+                               terms=context.terms, periods=context.periods, extra={"context": condensed.context})
         return condensed, analysis
 
-    def _prepare(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _prepare(self, request: Turn | Mapping[str, Any]) -> Turn:
+        # The chain is a LangChain Runnable: it takes a Turn, or the usual dict of its fields.
+        turn = request if isinstance(request, Turn) else Turn(
+            question=request.get("question"), history=list(request.get("history") or []),
+            city=request.get("city") or "", k=int(request.get("k") or self.settings.top_k))
         t0 = time.perf_counter()
-        question = validate_question(request.get("question"), self.settings.max_question_chars)
-        condensed, analysis = self._analyse_turn(question, request.get("history") or [])
-        # 「运营公司有几家，平台公司投资多少？」: each sub-question is searched and answered on its
+        turn.question = validate_question(turn.question, self.settings.max_question_chars)
+        turn.condensed, turn.analysis = self._analyse(turn.question, turn.history)
+        # 「运营公司有几家，平台公司投资多少？」: each sub-question can be searched and answered on its
         # own, later ones carrying the earlier ones' subject like a follow-up.
-        subs = split_compound(condensed.question) if not condensed.context else [condensed.question]
-        sub_analyses = [self._analyse_turn(sub, subs[:i], follow_up=i > 0)[1] for i, sub in enumerate(subs)] if len(subs) > 1 else []
-        city = request.get("city") or ""
-        timings = {"condense_ms": (time.perf_counter() - t0) * 1000}
-        return {**request, "question": question, "analysis": analysis, "city": city, "timings": timings,
-                "condensed": condensed.full, "sub_analyses": sub_analyses}
+        subs = split_compound(turn.condensed.question) if not turn.condensed.context else [turn.condensed.question]
+        if len(subs) > 1:
+            turn.sub_analyses = [self._analyse(sub, subs[:i], follow_up=i > 0)[1] for i, sub in enumerate(subs)]
+        turn.filter = Filter(city=turn.city) if turn.city else None
+        turn.timings["condense_ms"] = (time.perf_counter() - t0) * 1000
+        return turn
 
-    def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
+    def _retrieve(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
-        k = int(state.get("k") or self.settings.top_k)
-        flt = Filter(city=state["city"]) if state["city"] else None
-        hits = self.retriever.search(state["analysis"], max(k, 10), flt, timings=state["timings"])
-        state["timings"]["retrieve_ms"] = (time.perf_counter() - t0) * 1000
-        return {**state, "hits": hits, "k": k, "filter": flt}
+        assert turn.analysis is not None
+        turn.retrieved = self.retriever.retrieve(turn.analysis, max(turn.k, self.settings.answer_depth), turn.filter,
+                                                 timings=turn.timings)
+        turn.timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        return turn
 
-    def _generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerChunk]:
-        for state in states:
-            yield from self._answer(state)
+    def _generate(self, turns: Iterator[Turn]) -> Iterator[AnswerChunk]:
+        for turn in turns:
+            yield from self._answer(turn)
 
-    def _answer(self, state: dict[str, Any]) -> Iterator[AnswerChunk]:
-        analysis: QueryAnalysis = state["analysis"]
-        hits: list[Hit] = state["hits"]
-        passages = hits[: state["k"]]
-        timings = state["timings"]
+    def _answer(self, turn: Turn) -> Iterator[AnswerChunk]:
+        assert turn.analysis is not None and turn.retrieved is not None
+        hits = turn.retrieved.hits
+        passages = hits[: turn.k]
         t0 = time.perf_counter()
-        extractive = self.extractive()
         # A question about a section's items is answered from the bulletin's structure: no
         # single passage (and so neither extraction nor an LLM shown top-k passages) holds them.
-        answer: Answer | None = self._outline_answer(state, extractive)
+        answer = self._outline_answer(turn)
         structural = answer is not None
-        # The extractive answerer may look a little deeper than the passages shown to an LLM.
         draft = None
         if answer is None:
-            depth = max(state["k"], 8)
-            draft = extractive.answer(analysis, hits[:depth])
-            if state["sub_analyses"] and not all(
-                _answers(extractive, draft, sub) for sub in state["sub_analyses"]
-            ):
-                draft, hits = self._compound_draft(extractive, state, depth)
-        timings["extract_ms"] = (time.perf_counter() - t0) * 1000
+            draft = self.extractive.answer(turn.analysis, turn.retrieved)
+            if turn.sub_analyses and not all(self._covers(draft, sub) for sub in turn.sub_analyses):
+                draft, hits = self._compound_draft(turn)
+        turn.timings["extract_ms"] = (time.perf_counter() - t0) * 1000
         backend, fallback = "extractive", None
         if answer is None and self.llm is not None and passages:
             t1 = time.perf_counter()
             pieces: list[str] = []
             try:
-                for piece in self.llm.stream(state["condensed"], [h.chunk for h in passages]):
+                for piece in self.llm.stream(turn.condensed_text, [h.chunk for h in passages]):
                     pieces.append(piece)
                     yield AnswerChunk(text=piece)
-                answer = self._from_llm(state, "".join(pieces).strip(), passages)
+                answer = compose.from_llm(turn, "".join(pieces).strip(), passages)
                 if answer is None:
                     fallback = "the LLM answer cited no passage, so it could not be verified"
                 else:
                     backend = self.llm.name
             except LLMError as exc:
                 fallback = str(exc)
-            timings["llm_ms"] = (time.perf_counter() - t1) * 1000
+            turn.timings["llm_ms"] = (time.perf_counter() - t1) * 1000
             if answer is None:
                 log.warning("LLM answer unusable, using the extractive answer: %s", fallback)
-                yield AnswerChunk(meta={"reset": True, "fallback_reason": fallback})
-
+                yield AnswerChunk(reset=Reset(fallback or ""))
         if answer is None:
             assert draft is not None
-            answer = self._from_draft(state, draft, hits)
+            answer = compose.from_draft(turn, draft, hits)
         if backend == "extractive":
             for part in re.split(r"(?<=[；。])", answer.text):
                 if part:
@@ -245,26 +174,44 @@ class BulletinAssistant:
             # The section's items were found through the bulletin's structure, not the search:
             # those passages are what this answer retrieved, ahead of the search results.
             answer.retrieved = list(dict.fromkeys([c.chunk_id for c in answer.citations] + answer.retrieved))
-        answer.timings_ms = {**timings, "total_ms": sum(v for k2, v in timings.items() if k2.endswith("_ms")
-                                                         and k2 not in ("dense_ms", "bm25_ms", "rerank_ms"))}
+        answer.timings_ms = {**turn.timings, "total_ms": sum(v for k, v in turn.timings.items() if k.endswith("_ms")
+                                                             and k not in ("dense_ms", "bm25_ms", "rerank_ms"))}
         yield AnswerChunk(answer=answer)
 
-    def _compound_draft(self, extractive: ExtractiveAnswerer, state: dict[str, Any], depth: int) -> tuple[Draft, list[Hit]]:
+    # --- compound questions ---------------------------------------------------------------
+    def _covers(self, draft: Draft, sub: QueryAnalysis) -> bool:
+        """Does a draft made for the whole question also answer this sub-question?
+
+        A figure sub-question needs a figure of its unit; another needs most of its own words."""
+        if draft.refused or not draft.parts:
+            return False
+        text = "".join(p.text for p in draft.parts)
+        if sub.figure_intent:
+            figs = [f for f in find_figures(text) if f.is_quantity]
+            if sub.units:
+                return any(f.unit in sub.units for f in figs)
+            if sub.unit_kinds:
+                return any(f.kind in sub.unit_kinds or not f.unit for f in figs)
+            return bool(figs)
+        own = keywords(replace(sub, extra={}), self.index.lexicon, self.index.df, len(self.index.chunks))
+        total = sum(own.values())
+        return total == 0 or sum(w for k, w in own.items() if k in text) >= 0.5 * total
+
+    def _compound_draft(self, turn: Turn) -> tuple[Draft, list[Hit]]:
         """One draft from the sub-questions' own searches and drafts, and the hits it cites into.
 
-        Searched only when the whole question's answer misses a part (most compound questions
-        are answered by one sentence).  A sub-question without evidence says so.
-        """
-        sub_hits = [self.retriever.search(a, max(state["k"], 10), state["filter"]) for a in state["sub_analyses"]]
-        # The whole question's ranking first; what only the sub-questions found after it.
-        seen = {h.chunk.id for h in state["hits"]}
-        extra = [h for h in _interleave(sub_hits) if h.chunk.id not in seen]
-        hits = [replace(h, rank=n) for n, h in enumerate(state["hits"] + extra, 1)]
+        A sub-question without evidence says so."""
+        assert turn.retrieved is not None
+        depth = self.settings.answer_depth
+        found = [self.retriever.retrieve(a, max(turn.k, depth), turn.filter) for a in turn.sub_analyses]
+        seen = {h.chunk.id for h in turn.retrieved.hits}
+        extra = [h for h in _interleave([f.hits for f in found]) if h.chunk.id not in seen]
+        hits = [replace(h, rank=n) for n, h in enumerate(turn.retrieved.hits + extra, 1)]
         position = {h.chunk.id: n for n, h in enumerate(hits)}
         parts: list[Part] = []
         reasons: list[str] = []
-        for analysis, ranking in zip(state["sub_analyses"], sub_hits, strict=True):
-            draft = extractive.answer(analysis, ranking[:depth])
+        for analysis, retrieved in zip(turn.sub_analyses, found, strict=True):
+            draft = self.extractive.answer(analysis, retrieved)
             if draft.refused or not draft.parts:
                 reasons.append(draft.reason)
                 parts.append(Part(text=f"关于“{analysis.question}”，简报中未找到相关信息", hit=-1))
@@ -272,11 +219,12 @@ class BulletinAssistant:
             for p in draft.parts:
                 # Two sub-questions answered by one clause (「招引了几个项目，总投资多少」) quote it once.
                 if not any(p.text in q.text or q.text in p.text for q in parts):
-                    parts.append(Part(text=p.text, hit=position[ranking[p.hit].chunk.id]))
+                    parts.append(Part(text=p.text, hit=position[retrieved.hits[p.hit].chunk.id]))
         if all(p.hit < 0 for p in parts):
             return Draft(refused=True, reason=reasons[0] if reasons else ""), hits
         return Draft(parts=name_city_once(parts)), hits
 
+    # --- structure questions ----------------------------------------------------------------
     def _outlines(self) -> list[outline.Outline]:
         generation = self.index.catalog.generation
         cached = getattr(self, "_outline_cache", None)
@@ -284,78 +232,21 @@ class BulletinAssistant:
             self._outline_cache = (generation, outline.outlines(self.index.chunks.values()))
         return self._outline_cache[1]
 
-    def _outline_answer(self, state: dict[str, Any], extractive: ExtractiveAnswerer) -> Answer | None:
-        analysis: QueryAnalysis = state["analysis"]
-        found = outline.match(
-            analysis.search_text,
-            extractive.keywords(analysis),
-            analysis.places,
-            self._outlines(),
-            self.index.lexicon.tokenize,
-            city=state["city"],
-        )
+    def _outline_answer(self, turn: Turn) -> Answer | None:
+        analysis = turn.analysis
+        assert analysis is not None
+        kw = keywords(analysis, self.index.lexicon, self.index.df, len(self.index.chunks))
+        found = outline.match(analysis.search_text, kw, analysis.place_names, self._outlines(),
+                              self.index.lexicon.tokenize, city=turn.city)
         if found is None:
             return None
         text, chunks = outline.compose(*found)
-        return self._verified(state, text, [Citation.from_chunk(n, c, 1.0) for n, c in enumerate(chunks, 1)])
+        return compose.verified(turn, text, [Citation.from_chunk(n, c, 1.0) for n, c in enumerate(chunks, 1)])
 
-    # --- composing answers ------------------------------------------------------
-    def _refusal(self, state: dict[str, Any], reason: str, passages: list[Hit]) -> Answer:
-        nearest = [Citation.from_hit(i, h) for i, h in enumerate(passages[:3], 1)]
-        return Answer(
-            question=state["question"],
-            text=prompts.render("refusal", reason=reason or "相关段落没有给出答案"),
-            refused=True,
-            nearest=nearest,
-            condensed_question=state["condensed"],
-        )
-
-    def _from_draft(self, state: dict[str, Any], draft: Draft, passages: list[Hit]) -> Answer:
-        if draft.refused or not draft.parts:
-            return self._refusal(state, draft.reason, passages)
-        order: dict[int, int] = {}
-        for part in draft.parts:
-            if part.hit >= 0:
-                order.setdefault(part.hit, len(order) + 1)
-        text = draft.render(lambda hit: order[hit])
-        citations = [Citation.from_hit(n, passages[hit]) for hit, n in order.items()]
-        return self._verified(state, text, citations)
-
-    def _from_llm(self, state: dict[str, Any], text: str, passages: list[Hit]) -> Answer | None:
-        """The LLM's answer, renumbered and verified; None when it cites nothing (unverifiable)."""
-        if text.lstrip("“\"「『 ").startswith(REFUSAL_PREFIX):
-            return self._refusal(state, "大模型判断段落中没有答案", passages)
-        # Renumber the passages the model cited as 1..m, in order of first citation.
-        used = [int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(passages)]
-        order = {n: i for i, n in enumerate(dict.fromkeys(used), 1)}
-        if not order:
-            return None
-        injected = [old for old in order if looks_like_instruction(passages[old - 1].chunk.text)]
-        if injected:
-            # Verification would find the injected figure in the injected passage itself: not evidence.
-            raise LLMError(f"the LLM answer cites passage [{injected[0]}], which holds instructions to an AI "
-                           "(prompt injection), so it is not used")
-        text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "", text)
-        citations = [Citation.from_hit(new, passages[old - 1]) for old, new in order.items()]
-        return self._verified(state, text, citations)
-
-    def _verified(self, state: dict[str, Any], text: str, citations: list[Citation]) -> Answer:
-        t0 = time.perf_counter()
-        check = verify(text, {c.n: c.text for c in citations})
-        state["timings"]["verify_ms"] = (time.perf_counter() - t0) * 1000
-        kept = [c for c in citations if c.n in check.cited] or citations
-        return Answer(
-            question=state["question"],
-            text=check.text,
-            refused=False,
-            citations=kept,
-            unsupported_figures=check.unsupported,
-            condensed_question=state["condensed"],
-        )
-
-    # --- public API -------------------------------------------------------------
+    # --- public API -----------------------------------------------------------------------
     def stream(self, question: str, history: list | None = None, city: str = "", k: int | None = None) -> Iterator[AnswerChunk]:
-        yield from self.chain.stream({"question": question, "history": history or [], "city": city, "k": k})
+        turn = Turn(question=question, history=history or [], city=city or "", k=int(k or self.settings.top_k))
+        yield from self.chain.stream(turn)
 
     def ask(self, question: str, history: list | None = None, city: str = "", k: int | None = None) -> Answer:
         final: AnswerChunk | None = None
@@ -365,5 +256,7 @@ class BulletinAssistant:
         return final.answer
 
     def known_cities(self) -> list[str]:
-        cities = {c.city for c in self.index.chunks.values() if c.city}
-        return sorted(cities, key=lambda c: (c not in places()["city"], c))
+        return self.index.cities()
+
+    def retrieve(self, analysis: QueryAnalysis, k: int, flt: Filter | None = None) -> Retrieved:
+        return self.retriever.retrieve(analysis, k, flt)

@@ -11,7 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.query import PERIODS, YEAR_RE, find_places
+from assistant.query import find_places as _find_places
+from index.periods import find_periods
+
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+
+
+def find_places(text: str) -> tuple[str, ...]:
+    return tuple(p.name for p in _find_places(text))
+
+
+def _periods(text: str) -> list[str]:
+    """Period words of ``text`` other than a bare year (years are carried on their own)."""
+    return [p.text for p in find_periods(text) if not re.fullmatch(r"(?:19|20)\d{2}年", p.text)]
 
 FOLLOW_UP_START = re.compile(r"^(那么|那|其中|它们|它|他们|这些|这个|该|此|还有|另外|同时|and |what about |how about )", re.I)
 INTENT_SUFFIXES = (("多少", "是多少？"), ("几", "是多少？"), ("哪些", "有哪些？"), ("哪几", "有哪些？"), ("什么", "是什么？"))
@@ -44,11 +56,16 @@ def _user_turns(history: list) -> list[str]:
 
 def _swap_place(previous: str, old: tuple[str, ...], new: str) -> str:
     """「吕梁市“三个一批”…」 with 吕梁 → 太原."""
-    short_new = new[:-1] if new.endswith("市") else new
+    from index.gazetteer import gazetteer
+
+    names = gazetteer().names
     out = previous
     for place in old:
-        short_old = place[:-1] if place.endswith("市") else place
-        out = out.replace(place, new).replace(short_old, short_new)
+        # The new place is written like the old one: with its 市 when the old had one, without when not.
+        suffix = place[-1] if place[-1] in "市省县区" else ""
+        bare = new[:-1] if new[-1:] in "市省" and new[:-1] in names else new
+        written = bare + suffix if suffix and bare + suffix in names else bare if not suffix else new
+        out = out.replace(place, written)
     return out
 
 
@@ -84,7 +101,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
 
     places_now, places_before = find_places(question), find_places(previous)
     leftover = _FILLER.sub("", question)
-    if places_now and places_before and leftover and all(leftover.replace(p, "").replace(p[:-1], "") == "" for p in places_now[:1]):
+    if places_now and places_before and leftover and all(re.sub(f"{re.escape(p)}[市省县区]?", "", leftover) == "" for p in places_now[:1]):
         # 「那太原呢？」: the same question about another place.
         return Condensed(_swap_place(previous, places_before, places_now[0]))
 
@@ -93,20 +110,20 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
         carried += list(places_before)
     carried += [f"“{t}”" for t in sorted(terms, key=len, reverse=True) if t in previous and t not in question][:2]
     # A follow-up naming its own period or year (「那上半年呢？」) does not inherit the old one.
-    if not any(p in question for p in PERIODS):
-        carried += [p for p in PERIODS if p in previous]
+    if not _periods(question):
+        carried += [p for p in _periods(previous) if not YEAR_RE.fullmatch(p)]
     if not YEAR_RE.search(question):
         carried += [y + "年" for y in YEAR_RE.findall(previous)]
     # The previous question's subject words, minus places/terms already carried and question words.
     # The noun after 什么/哪些 names the kind of answer wanted (措施), not the subject: drop it.
     rest = re.sub(r"(什么|哪些|哪几个?|多少|几)[\u4e00-\u9fffA-Za-z]{0,2}", " ", previous)
-    for p in PERIODS:  # periods and years were handled above
+    for p in _periods(previous):  # periods and years were handled above
         rest = rest.replace(p, " ")
     rest = YEAR_RE.sub(" ", rest)
     for c in carried:
         rest = rest.replace(c.strip("“”"), " ")
     for p in places_before:
-        rest = rest.replace(p, " ").replace(p[:-1], " ")
+        rest = re.sub(f"{re.escape(p)}[市省县区]?", " ", rest)
     rest = re.sub(r"多少|几个|几|哪些|哪几|什么|怎么|如何|是|有|了|的|吗|呢|跟|和|与|在|里|哪里|哪个|[？?，,。“”\s]", " ", rest)
     carried += [w for w in rest.split() if len(w) >= 2 and w not in question][:4]
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from assistant.query import YEAR_RE, QueryAnalysis, find_figures
+import numpy as np
+
+from assistant.query import AskedPlace, QueryAnalysis
+from index.figures import find_figures
 from index.fusion import rrf, score_fusion
+from index.gazetteer import gazetteer
+from index.periods import find_periods
 from index.store import BulletinIndex, Filter
 from index.types import Chunk, Hit
-
-QUARTERS = ("一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "前三季度", "全年")
 
 
 @dataclass(frozen=True)
@@ -46,31 +49,41 @@ class RetrievalConfig:
         )
 
 
-def mentions(chunk: Chunk, place: str) -> bool:
-    """Does a passage concern ``place`` (its article's city, or named in its text/context)?"""
-    short = place[:-1] if place.endswith(("市", "省")) and len(place) > 2 else place
-    return chunk.city == place or short in chunk.text or short in chunk.context
+def place_names(place: AskedPlace) -> tuple[str, ...]:
+    """Every way the asked place may be written: its surface, and the full and short names of each
+    place it may mean."""
+    g = gazetteer()
+    names = {place.name}
+    for code in place.codes:
+        p = g.place(code)
+        names |= {p.name} | ({p.short} if p.match == "short" else set())
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def mentions(chunk: Chunk, place: AskedPlace) -> bool:
+    """Does a passage name ``place`` (its article's city, or in its text/context)?"""
+    text = f"{chunk.city}\n{chunk.context}\n{chunk.text}"
+    return any(name in text for name in place_names(place))
 
 
 def period_match(analysis: QueryAnalysis, text: str) -> float:
-    """+1 per asked year/period the text states, -1 per asked one it contradicts.
+    """+1 per asked period the text states, -1 per asked one it contradicts (it states another
+    period of the same granularity, or another year).
 
     >>> from assistant.query import analyse
     >>> period_match(analyse("2021年销量"), "2021年，宝马销量"), period_match(analyse("2021年销量"), "2020年，宝马销量")
     (1.0, -1.0)
+    >>> period_match(analyse("一季度增加值"), "上半年，增加值"), period_match(analyse("一季度增加值"), "增加值")
+    (-1.0, 0.0)
     """
+    if not analysis.periods:
+        return 0.0
+    stated = find_periods(text)
     score = 0.0
-    if analysis.years:
-        stated = {int(y) for y in YEAR_RE.findall(text)}
-        for year in analysis.years:
-            if year in stated:
-                score += 1.0
-            elif stated:
-                score -= 1.0
-    for period in analysis.periods:
-        if period in text:
+    for asked in analysis.periods:
+        if any(asked.same_as(p) for p in stated):
             score += 1.0
-        elif period in QUARTERS and any(q in text for q in QUARTERS if q != period):
+        elif any(asked.conflicts(p) for p in stated):
             score -= 1.0
     return score
 
@@ -121,8 +134,8 @@ class HeuristicReranker(Reranker):
         s += self.w_period * period_match(analysis, text)
         if analysis.terms:
             s += self.w_terms * sum(t in text for t in analysis.terms) / len(analysis.terms)
-        if analysis.figure_intent and analysis.units:
-            if any(u in analysis.units for _, u in find_figures(chunk.text)):
+        if analysis.figure_intent and (analysis.units or analysis.unit_kinds):
+            if any(f.unit in analysis.units or f.kind in analysis.unit_kinds for f in find_figures(chunk.text)):
                 s += self.w_unit
         if not analysis.english and cjk_share(chunk.text) < 0.2:
             s -= self.w_language  # a Chinese question is not answered by an English/French page fragment
@@ -158,6 +171,13 @@ def make_reranker(name: str) -> Reranker | None:
     return CrossEncoderReranker(name)
 
 
+@dataclass
+class Retrieved:
+    hits: list[Hit]
+    query_vector: np.ndarray | None = None  # the question's embedding (None in BM25-only mode)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 class Retriever:
     def __init__(self, index: BulletinIndex, config: RetrievalConfig, reranker: Reranker | None = None) -> None:
         self.index = index
@@ -167,11 +187,17 @@ class Retriever:
     def search(
         self, analysis: QueryAnalysis, k: int, flt: Filter | None = None, timings: dict[str, float] | None = None
     ) -> list[Hit]:
+        return self.retrieve(analysis, k, flt, timings).hits
+
+    def retrieve(
+        self, analysis: QueryAnalysis, k: int, flt: Filter | None = None, timings: dict[str, float] | None = None
+    ) -> Retrieved:
         cfg = self.config
         timings = {} if timings is None else timings
         chunks = self.index.chunks
         t0 = time.perf_counter()
-        dense = self.index.dense(analysis.search_text, cfg.dense_k, flt) if cfg.mode in ("dense", "hybrid") else []
+        vector = self.index.embedder.embed_query(analysis.search_text) if cfg.mode in ("dense", "hybrid") else None
+        dense = self.index.dense(analysis.search_text, cfg.dense_k, flt, vector=vector) if vector is not None else []
         t1 = time.perf_counter()
         bm25 = self.index.keyword(analysis.search_text, cfg.bm25_k, flt) if cfg.mode in ("bm25", "hybrid") else []
         t2 = time.perf_counter()
@@ -207,5 +233,5 @@ class Retriever:
             head = self.reranker.rerank(analysis, head)
             hits = head + [Hit(h.chunk, h.score, len(head) + i, h.scores) for i, h in enumerate(tail, 1)]
         timings["rerank_ms"] = (time.perf_counter() - t2) * 1000
-        return hits[:k]
+        return Retrieved(hits[:k], vector, timings)
 

@@ -63,6 +63,7 @@ class Answer:
     condensed_question: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     retrieved: list[str] = field(default_factory=list)  # chunk ids in rank order (for evals)
+    confidence: float | None = None  # the selector's score of the quoted clause (extractive answers)
 
     def to_json(self, id: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {} if id is None else {"id": id}
@@ -78,5 +79,6 @@ class Answer:
             condensed_question=self.condensed_question,
             timings_ms={k: round(v, 1) for k, v in self.timings_ms.items()},
             retrieved=list(self.retrieved),
+            confidence=self.confidence,
         )
         return data

@@ -1,7 +1,8 @@
 """Verify an answer against its cited passages, whatever backend wrote it.
 
-Every figure (number + unit) in the answer must occur in one of the passages
-it cites, after normalisation (spaces, full-width digits).  A figure found in
+Every figure (number + unit, read by the one figure parser ``index.figures``) in
+the answer must occur in one of the passages it cites, after normalisation (spaces,
+full-width digits); 5亿元 and 50000万元 are the same figure.  A figure found in
 no cited passage is flagged in the text and listed; a [n] marker whose passage
 lacks the figures of its sentence is moved to a cited passage that has them.
 """
@@ -12,16 +13,9 @@ import re
 from dataclasses import dataclass, field
 
 from index.cleaning import fold_width
+from index.figures import Figure, quantities
+from index.figures import supported as _supported
 
-VERIFIED_UNITS = (
-    "个百分点", "亿千瓦时", "万千瓦", "亿元", "万元", "元", "万吨", "吨", "GW", "MW", "%", "个", "家", "名",
-    "户", "项", "条", "台", "亩", "人", "倍", "大基地",
-)
-_FIG = re.compile(
-    r"(?<![\d.])([-+−]?\d+(?:\.\d+)?)\s*(万亿|亿|万|千)?\s*(" + "|".join(map(re.escape, VERIFIED_UNITS)) + ")"
-)
-# A number with 亿/万 but no listed unit (「999亿」) is a figure too.
-_BARE = re.compile(r"(?<![\d.])([-+−]?\d+(?:\.\d+)?)\s*(万亿|亿|万)")
 MARKERS = re.compile(r"((?:\[\d+\])+)")
 FLAG = "〔未核实〕"
 
@@ -38,17 +32,17 @@ def normalise(text: str) -> str:
 
 
 def figures(text: str) -> list[str]:
-    """Normalised figures (number + unit) in ``text``.
+    """Normalised figures of ``text`` that an answer must back with a cited passage: every unit of
+    ``index/data/units.tsv`` (套, 宗, 万吨, GW …), bare amounts with 亿/万, numbers of 2+ digits.
 
-    >>> figures("签约投资额24.07 亿元，同比增长-2.6%，高于7.3个百分点，年产56GW，2024年，约999亿")
-    ['24.07亿元', '-2.6%', '7.3个百分点', '56GW', '999亿']
+    >>> figures("签约投资额24.07 亿元，同比增长-2.6%，高于7.3个百分点，年产56GW，2024年，约999亿，800套")
+    ['24.07亿元', '-2.6%', '7.3个百分点', '56GW', '999亿', '800套']
     """
-    text = normalise(text)
-    found = [(m.start(), m.end(), f"{m.group(1).replace('−', '-')}{m.group(2) or ''}{m.group(3)}") for m in _FIG.finditer(text)]
-    for m in _BARE.finditer(text):
-        if not any(a <= m.start() < b for a, b, _ in found):
-            found.append((m.start(), m.end(), f"{m.group(1).replace('−', '-')}{m.group(2)}"))
-    return [f for _, _, f in sorted(found)]
+    return [f.key for f in _figures(text)]
+
+
+def _figures(text: str) -> list[Figure]:
+    return quantities(normalise(text))
 
 
 def supported(figure: str, passage: str) -> bool:
@@ -57,17 +51,7 @@ def supported(figure: str, passage: str) -> bool:
     >>> supported("7个", "有47个项目"), supported("47个", "有47个项目"), supported("7个", "7.3个百分点")
     (False, True, False)
     """
-    m = _FIG.fullmatch(figure)
-    if not m:
-        bare = _BARE.fullmatch(figure)
-        if bare:  # 「999亿」 must appear as a number with that multiplier
-            return re.search(rf"(?<![\d.]){re.escape(bare.group(1))}{bare.group(2)}", normalise(passage)) is not None
-        return figure in normalise(passage)
-    number, mult, unit = m.group(1), m.group(2) or "", m.group(3)
-    pattern = rf"(?<![\d.]){re.escape(number)}{re.escape(mult)}{re.escape(unit)}"
-    if unit == "个":
-        pattern += "(?!百分点)"
-    return re.search(pattern, normalise(passage)) is not None
+    return _supported(figure, normalise(passage))
 
 
 @dataclass
@@ -116,11 +100,8 @@ def verify(text: str, passages: dict[int, str]) -> Verification:
 
 
 def _flag(segment: str, figure: str) -> str:
-    """Append the flag after the figure's first occurrence (matching loosely on spacing)."""
-    norm_positions = [
-        m.end() for m in _FIG.finditer(segment) if f"{m.group(1).replace('−', '-')}{m.group(2) or ''}{m.group(3)}" == figure
-    ] or [m.end() for m in _BARE.finditer(segment) if f"{m.group(1).replace('−', '-')}{m.group(2)}" == figure]
-    if not norm_positions:
+    """Append the flag after the figure's first occurrence."""
+    ends = [f.end for f in quantities(segment) if f.key == figure]
+    if not ends:
         return segment + FLAG
-    end = norm_positions[0]
-    return segment[:end] + FLAG + segment[end:]
+    return segment[: ends[0]] + FLAG + segment[ends[0] :]

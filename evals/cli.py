@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from evals.datasets import REPO, DatasetError, resolve
+from evals.datasets import REPO, SHARED_DATASETS, DatasetError, resolve
 from evals.runner import CONFIG_NAMES, PRIMARY, evaluate
 from index.errors import BulletinIndexError
 
@@ -30,9 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-report", action="store_true", help="print metrics only")
     r.add_argument("--quiet", action="store_true")
     g = sub.add_parser("gate", help="fail (exit 1) when the product config regresses below evals/thresholds.json")
-    g.add_argument("--dataset", default="bulletins")
+    g.add_argument("--dataset", action="append",
+                   help="dataset(s) to gate (repeatable; default: every dataset of the thresholds file)")
     g.add_argument("--thresholds", type=Path, default=THRESHOLDS)
     g.add_argument("--quiet", action="store_true")
+    c = sub.add_parser("calibrate", help="choose the refusal threshold on several dev sets at once")
+    c.add_argument("--dataset", action="append", help="dataset(s) (default: bulletins, holdout, zone-dev, rgb-zh)")
+    c.add_argument("--report", type=Path, default=REPO / "evals" / "reports" / "calibration.md")
+    c.add_argument("--support-weights", default="0,0.1,0.2,0.3", help="answer-support weights to try (comma-separated)")
+    c.add_argument("--quiet", action="store_true")
     f = sub.add_parser("import-feedback", help="turn 「答案有误」 feedback into eval cases to review")
     f.add_argument("--feedback", type=Path, help="feedback JSONL (default: BULLETIN_DATA_DIR/feedback.jsonl)")
     f.add_argument("--out", type=Path, default=REPO / "evals" / "datasets" / "feedback_cases.jsonl")
@@ -78,20 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import-feedback":
             print(run_import_cmd(settings, args))
             return 0
-        dataset = resolve(args.dataset, getattr(args, "corpus", None))
-        if args.command == "gate":
-            spec = {k: v for k, v in json.loads(args.thresholds.read_text(encoding="utf-8")).items() if not k.startswith("_")}
-            if dataset.name not in spec:
-                print(f"error: {args.thresholds} has no thresholds for dataset {dataset.name!r}", file=sys.stderr)
-                return 2
-            data = evaluate(settings, dataset, [PRIMARY], show_progress=not args.quiet)
-            print(_summary(data))
-            problems = gate(data, spec[dataset.name])
-            if problems:
-                print("EVAL GATE FAILED (regression below evals/thresholds.json):\n  " + "\n  ".join(problems), file=sys.stderr)
-                return 1
-            print(f"eval gate passed: {len(spec[dataset.name])} thresholds on {dataset.name}")
+        if args.command == "calibrate":
+            print(run_calibrate(settings, args))
             return 0
+        if args.command == "gate":
+            return run_gate(settings, args)
+        dataset = resolve(args.dataset, getattr(args, "corpus", None))
         configs = list(CONFIG_NAMES) if not args.config or "all" in args.config else list(dict.fromkeys(args.config))
         data = evaluate(settings, dataset, configs, run_out=args.run_out, show_progress=not args.quiet)
         print(_summary(data))
@@ -103,6 +101,69 @@ def main(argv: list[str] | None = None) -> int:
     except (DatasetError, BulletinIndexError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def run_gate(settings, args: argparse.Namespace) -> int:
+    """Gate every dataset named (default: all in the thresholds file); a dataset read from
+    ../shared that is absent is skipped with a message, a regression fails."""
+    spec = {k: v for k, v in json.loads(args.thresholds.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    names = args.dataset or list(spec)
+    failed = False
+    for name in names:
+        try:
+            dataset = resolve(name)
+        except DatasetError as exc:
+            if name in SHARED_DATASETS and not args.dataset:  # asked for by default, not by name
+                print(f"eval gate skipped {name}: {exc}")
+                continue
+            raise
+        name = dataset.name
+        if name not in spec:
+            print(f"error: {args.thresholds} has no thresholds for dataset {name!r}", file=sys.stderr)
+            return 2
+        data = evaluate(settings, dataset, [PRIMARY], show_progress=not args.quiet)
+        print(f"[{name}]\n{_summary(data)}")
+        problems = gate(data, spec[name])
+        if problems:
+            failed = True
+            print(f"EVAL GATE FAILED on {name} (regression below evals/thresholds.json):\n  " + "\n  ".join(problems),
+                  file=sys.stderr)
+        else:
+            print(f"eval gate passed: {len(spec[name])} thresholds on {name}")
+    return 1 if failed else 0
+
+
+def run_calibrate(settings, args: argparse.Namespace) -> str:
+    from evals.calibrate import best, sweep
+    from evals.datasets import load_questions
+
+    names = args.dataset or ["bulletins", "holdout", "zone-dev", "rgb-zh"]
+    weights = [float(w) for w in args.support_weights.split(",")]
+    rows = []
+    for weight in weights:
+        free = settings.model_copy(update={"refuse_below": 0.0, "support_weight": weight})
+        runs = {}
+        for name in names:
+            dataset = resolve(name)
+            data = evaluate(free, dataset, [PRIMARY], show_progress=not args.quiet, keep_run=True)
+            runs[dataset.name] = (load_questions(dataset.questions), data["results"][PRIMARY]["run"])
+        rows += [{**r, "support_weight": weight} for r in sweep(runs, [i / 100 for i in range(0, 61, 2)])]
+    chosen = best(rows)
+    lines = ["# Refusal threshold and answer-support weight calibration (`python -m evals calibrate`)", "",
+             "Each dataset answered once per support weight without a threshold; refusing below τ simulated. Score: "
+             "(facts found on answerable questions + traps refused) / questions; the chosen pair maximises the mean "
+             "over the datasets, so no set gains at another's expense.", "",
+             "| support weight | τ | " + " | ".join(f"{n} score / false refusals / traps refused" for n in names) + " | mean |",
+             "|---:|---:|" + "---|" * len(names) + "---:|"]
+    for r in rows:
+        cells = " | ".join(f"{r[n]['score']:.3f} / {r[n]['false_refusals']} / {r[n]['traps_refused']}" for n in names)
+        mark = " **chosen**" if r is chosen else ""
+        lines.append(f"| {r['support_weight']:.2f} | {r['tau']:.2f}{mark} | {cells} | {r['mean']:.4f} |")
+    lines += ["", f"Chosen: BULLETIN_SUPPORT_WEIGHT={chosen['support_weight']}, BULLETIN_REFUSE_BELOW={chosen['tau']} "
+              "(settings.py defaults)."]
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return f"{lines[-1]}\nreport: {args.report}"
 
 
 def run_import_cmd(settings, args: argparse.Namespace) -> str:

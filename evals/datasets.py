@@ -6,7 +6,9 @@ Built-in datasets:
 * ``holdout`` — ``evals/datasets/bulletins_qa_holdout.jsonl`` over ``corpus/``, written
   separately and never used for tuning;
 * ``rgb-zh`` — the public RGB-zh dev split, read from ``../shared/eval-data/rgb-zh`` (licence
-  CC BY-NC-SA 4.0: evaluation only, never copied into this repository).
+  CC BY-NC-SA 4.0: evaluation only, never copied into this repository);
+* ``zone-dev`` — 28 real development-zone reports from other places and 60 questions (50
+  answerable, 10 traps), read from ``../shared/eval-data/zone-dev`` (evaluation only).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ BUILTIN = {
     "bulletins": (REPO / "evals/datasets/bulletins_qa.jsonl", REPO / "corpus"),
     "holdout": (REPO / "evals/datasets/bulletins_qa_holdout.jsonl", REPO / "corpus"),
     "rgb-zh": (SHARED / "rgb-zh/queries.dev.jsonl", SHARED / "rgb-zh/corpus.jsonl"),
+    "zone-dev": (SHARED / "zone-dev/questions.jsonl", SHARED / "zone-dev/corpus"),
 }
+SHARED_DATASETS = ("rgb-zh", "zone-dev")
+DISPLAY = {"rgb-zh": "RGB-zh"}
 
 
 def resolve(name_or_path: str, corpus: str | Path | None = None) -> Dataset:
@@ -54,8 +59,8 @@ def resolve(name_or_path: str, corpus: str | Path | None = None) -> Dataset:
     for what, path in (("question file", questions), ("corpus", corpus_path)):
         if not path.exists():
             hint = (
-                " The RGB-zh benchmark is read from ../shared/eval-data/rgb-zh beside the repository."
-                if name == "rgb-zh"
+                f" The {DISPLAY.get(name, name)} set is read from ../shared/eval-data/{name} beside the repository."
+                if name in SHARED_DATASETS
                 else ""
             )
             raise DatasetError(f"{what} {path} not found.{hint}")

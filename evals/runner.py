@@ -112,6 +112,7 @@ def answer_all(
             "refused": answer.refused,
             "citations": [{"n": c.n, "chunk_id": c.chunk_id, "text": c.text} for c in answer.citations],
             "unsupported_figures_reported": answer.unsupported_figures,
+            "confidence": answer.confidence,
             "timings_ms": {k: round(v, 2) for k, v in timings.items()},
         }
     return run
@@ -123,6 +124,7 @@ def evaluate(
     configs: list[str],
     run_out: Path | None = None,
     show_progress: bool = True,
+    keep_run: bool = False,
 ) -> dict[str, Any]:
     """Run every configuration and return the report data (metrics, rows, failures)."""
     questions = load_questions(dataset.questions)
@@ -144,12 +146,13 @@ def evaluate(
             "metrics": metrics.aggregate(questions, run, chunk_texts),
             "failures": metrics.worst_failures(rows, 15),
             "rows": rows,
+            **({"run": run} if keep_run else {}),
         }
         if run_out is not None and name == (PRIMARY if PRIMARY in configs else configs[0]):
             run_out.parent.mkdir(parents=True, exist_ok=True)
             with run_out.open("w", encoding="utf-8") as fh:
                 for q in questions:
-                    record = {k: run[q["id"]][k] for k in ("id", "retrieved", "answer", "refused", "citations")}
+                    record = {k: run[q["id"]][k] for k in ("id", "retrieved", "answer", "refused", "citations", "confidence")}
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     return {
         "dataset": dataset.name,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from statistics import median
 
 from index.cleaning import ends_sentence, fold_width, join_lines, normalize_spacing
+from index.dates import header_line, issue_label, latest_month, main_year, strip_news_header
+from index.gazetteer import gazetteer
 
 CHINESE_ORDINALS = "一二三四五六七八九十"
 ITEM_RE = re.compile(
@@ -76,46 +76,37 @@ class Bulletin:
     articles: list[Article]
     issue_title: str = ""
     warnings: list[str] = field(default_factory=list)
+    date: str = ""  # ISO date of the issue (index.dates), "" when unknown
+    date_source: str = ""  # manifest | header | text | mtime
+    issue: str = ""  # 期号 as printed: 2024年第5期
 
 
 # ---------------------------------------------------------------------------
 # places
 
 
-@lru_cache(maxsize=1)
-def places() -> dict[str, frozenset[str]]:
-    """Known place names by kind (province, city, county), from ``index/data/places.txt``."""
-    kinds: dict[str, set[str]] = {}
-    current = "city"
-    text = resources.files("index").joinpath("data/places.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1]
-            continue
-        kinds.setdefault(current, set()).update(line.split())
-    return {k: frozenset(v) for k, v in kinds.items()}
-
-
-@lru_cache(maxsize=1)
-def _city_re() -> re.Pattern[str]:
-    names = sorted(places()["city"], key=len, reverse=True)
-    return re.compile("(" + "|".join(map(re.escape, names)) + ")市?")
+CITY_LEAD_CHARS = 12  # an article is a city's when it names the city (or one of its counties) this early
 
 
 def find_city(text: str) -> str:
-    """First prefecture-level city named in ``text``, as ``XX市``.
+    """The city an article's title or lead speaks for: the first gazetteer place within its first
+    characters, as its prefecture-level city (太原高新区 → 太原市).  News that names places only
+    later (「中新网7月28日电 …」) speaks for no city.
 
-    >>> find_city("今年以来，吕梁市深入贯彻落实"), find_city("太原市按照省委部署"), find_city("全市开发区")
+    >>> find_city("今年以来，吕梁市深入贯彻落实"), find_city("太原高新区按照部署"), find_city("全市开发区")
     ('吕梁市', '太原市', '')
+    >>> find_city("吉林省开发区"), find_city("眉县经开区"), find_city("2023-07-12 19:59，正文：1、中国上市公司500强发布，44家浙企")
+    ('', '宝鸡市', '')
     """
-    for m in _city_re().finditer(text):
-        name = m.group(1)
-        # 「吉林」「朝阳」 are also a province / common words: require 市 for those.
-        if m.group(0).endswith("市") or name not in {"吉林", "朝阳", "北海", "白山", "通化"}:
-            return name if name in {"北京", "天津", "上海", "重庆"} and not m.group(0).endswith("市") else name + "市"
+    g = gazetteer()
+    for m in g.find(text[: CITY_LEAD_CHARS + 8]):
+        if m.start >= CITY_LEAD_CHARS:
+            break
+        city = g.city_of(m.codes[0])
+        if city and all(g.city_of(c) == city for c in m.codes):  # 朝阳区 of 北京 or of 长春: no guess
+            return g.place(city).name
+        if g.place(m.codes[0]).level == "province":
+            return ""
     return ""
 
 
@@ -224,6 +215,10 @@ def _derive_title(lead: str) -> str:
 def parse_bulletin(raw: str, source: str) -> Bulletin:
     """Parse one bulletin issue into articles with section/item-tagged paragraphs."""
     raw = raw.lstrip("\ufeff")
+    raw, date = strip_news_header(raw)
+    raw, line_date, issue = _strip_header_lines(raw)
+    date_source = "header" if date or line_date else ""
+    date = date or line_date
     paragraphs, titles = split_paragraphs(raw)
     warnings: list[str] = []
     articles: list[Article] = []
@@ -275,7 +270,33 @@ def parse_bulletin(raw: str, source: str) -> Bulletin:
         _annotate(article)
     if not articles:
         warnings.append("no body text found")
-    return Bulletin(source=source, articles=articles, issue_title=titles[0] if titles else "", warnings=warnings)
+    issue_title = titles[0] if titles else ""
+    issue = issue or issue_label(issue_title)
+    if not date:
+        body = "\n".join(a.text for a in articles)
+        date = latest_month(body) or main_year(body)
+        date_source = "text" if date else ""
+    return Bulletin(source=source, articles=articles, issue_title=issue_title, warnings=warnings, date=date,
+                    date_source=date_source, issue=issue)
+
+
+def _strip_header_lines(raw: str) -> tuple[str, str, str]:
+    """Drop the date and issue-label lines printed before the body: (rest, ISO date, issue label)."""
+    lines = raw.split("\n")
+    date = issue = ""
+    seen = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        found = header_line(line)
+        if found is None:
+            seen += 1
+            if seen > 3:  # only the masthead: a date deep in the body is text, not a header
+                break
+            continue
+        date, issue = date or found[0], issue or found[1]
+        lines[i] = ""
+    return "\n".join(lines), date, issue
 
 
 def _annotate(article: Article) -> None:
@@ -291,5 +312,5 @@ def _annotate(article: Article) -> None:
         p.section, p.item = section, item
         p.start, p.end = offset, offset + len(p.text)
         offset = p.end + 1  # the "\n" joining paragraphs in Article.text
-    article.city = article.city or find_city(article.lead) or find_city(article.text)
+    article.city = article.city or find_city(article.title) or find_city(article.lead)
     article.title = article.title or _derive_title(article.lead)

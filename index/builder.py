@@ -2,13 +2,15 @@
 
 Order of a build, and why it survives ``kill -9`` at any point:
 
-1. new vectors are upserted into Chroma (ids are content-derived, so old ones stay);
+1. new vectors are upserted into Chroma, and the chunks' annotations (clause vectors,
+   entities, places) into the catalog's annotation table (ids are content-derived, so old
+   ones stay);
 2. the catalog commits the new set of chunks in one SQLite transaction;
-3. Chroma ids that the catalog no longer lists are deleted.
+3. Chroma ids and annotations that the catalog no longer lists are deleted.
 
 Readers only trust chunks the catalog lists, so before step 2 they see the old
 index and after it the new one.  A killed build leaves at worst unlisted
-vectors in Chroma, which the next build deletes (it converges).
+vectors and annotations, which the next build deletes (it converges).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from index.annotate import ANNOTATOR, annotate
 from index.catalog import SourceRecord, tokens_json
 from index.chunking import chunk_bulletin, read_passages
 from index.cleaning import fold_width
@@ -230,7 +233,10 @@ class Builder:
             new_ids = [c.id for _, cs, _ in changed.values() for c in cs]
             old_ids = index.catalog.chunk_ids()
             report.chunks_added = len(set(new_ids) - old_ids)
-            unchanged_quick = not changed and not removed and not lexicon_changed and meta.get("embed_model") and not force
+            # Another annotation recipe re-annotates every chunk (vectors come from the cache).
+            annotator_changed = bool(meta.get("embed_model")) and meta.get("annotator") != ANNOTATOR
+            unchanged_quick = (not changed and not removed and not lexicon_changed and meta.get("embed_model")
+                               and not force and not annotator_changed)
             if unchanged_quick:
                 report.orphans_deleted = self._collect_garbage()
                 self._save_keyword_index()
@@ -239,25 +245,26 @@ class Builder:
                 return report
 
             embedder = index.embedder  # loads the model only when there is work to do
-            versions = {"embed_model": embedder.name, "embed_dim": embedder.dim, "chunker": chunker}
-            index.dense_store.ensure(versions)
+            versions = {"embed_model": embedder.name, "embed_dim": embedder.dim, "chunker": chunker, "annotator": ANNOTATOR}
+            index.dense_store.ensure({k: v for k, v in versions.items() if k != "annotator"})
             all_new = [c for _, cs, _ in changed.values() for c in cs]
             present = index.dense_store.has([c.id for c in all_new])
             # An id covers source, offsets and text, not the context (city, title, section, item)
-            # embedded with the text and kept as Chroma metadata: re-embed a kept id whose chunk changed.
+            # embedded with the text and kept as Chroma metadata: re-embed a kept id whose embedded text
+            # or store metadata changed (a new date or issue label alone needs no new vector).
             committed = index.catalog.get([c.id for c in all_new if c.id in present])
-            todo = list({c.id: c for c in all_new if c.id not in present or committed.get(c.id, c) != c}.values())
-            if todo:
-                with self._bar(len(todo), "embedding") as bar:
-                    vectors = embedder.embed_passages(
-                        [c.indexed_text for c in todo], progress=bar.update, batch_size=settings.embed_batch_size
-                    )
-                with self._bar(len(todo), "writing") as bar:
-                    for i in range(0, len(todo), 256):
-                        part = todo[i : i + 256]
-                        index.dense_store.upsert([c.id for c in part], vectors[i : i + 256], [c.store_metadata() for c in part])
-                        bar.update(len(part))
-                del vectors
+
+            def same_vector(c: Chunk, committed: dict[str, Chunk] = committed) -> bool:
+                old = committed.get(c.id)  # None: written by an interrupted build of this very content
+                return old is None or (old.indexed_text == c.indexed_text and old.store_metadata() == c.store_metadata())
+
+            todo = {c.id for c in all_new if c.id not in present or not same_vector(c)}
+            to_annotate = all_new
+            if annotator_changed:
+                unchanged = {rel for rel in seen if rel not in changed}
+                to_annotate = all_new + [c for c in index.catalog.iter_chunk_data() if c.source in unchanged]
+                report.warnings.append(f"annotations changed from {meta.get('annotator')} to {ANNOTATOR}: re-annotated every chunk")
+            self._annotate(to_annotate, todo)
             report.embedded = len(todo)
 
             # Tokens are serialised right away: one JSON string per chunk until the commit, not a
@@ -288,7 +295,7 @@ class Builder:
             changed_sources = set(replaced)
             # The BM25 fit below streams the tokens back from the catalog: free the build's
             # working set first (at 68k articles it held about 1 GB).
-            del replaced, changed, kept_chunks, all_new, todo, committed
+            del replaced, changed, kept_chunks, all_new, todo, committed, to_annotate
             new_total = index.catalog.chunk_ids()
             report.chunks_removed = len(old_ids - new_total)
             report.orphans_deleted = max(self._collect_garbage() - report.chunks_removed, 0)
@@ -296,6 +303,41 @@ class Builder:
             report.chunks_total = len(new_total)
             report.seconds = time.monotonic() - start
             return report
+
+    def _annotate(self, chunks: list[Chunk], dense_todo: set[str]) -> None:
+        """Annotate ``chunks`` (whole sources), then upsert the vectors of those in ``dense_todo``.
+
+        Annotations are stored batch by batch (whole sources at a time, so memory stays bounded)
+        and vectors written afterwards; both go in before the catalog commit and are keyed by
+        chunk id, so readers see only what the commit lists.
+        """
+        import numpy as np
+
+        index, settings = self.index, self.index.settings
+        by_source: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            by_source.setdefault(c.source, []).append(c)
+        todo = [c for c in chunks if c.id in dense_todo]
+        row = {c.id: n for n, c in enumerate(todo)}
+        vectors = np.zeros((len(todo), index.embedder.dim), dtype=np.float32)
+        batch: list[Chunk] = []
+        with self._bar(len(chunks), "embedding") as bar:
+            for i, group in enumerate(by_source.values()):
+                batch += group
+                if len(batch) < 512 and i < len(by_source) - 1:
+                    continue
+                pooled, notes = annotate(batch, index.embedder, progress=bar.update, batch_size=settings.embed_batch_size)
+                for n, c in enumerate(batch):
+                    if c.id in row:
+                        vectors[row[c.id]] = pooled[n]
+                index.catalog.put_annotations(ANNOTATOR, ((cid, *a.to_row()) for cid, a in notes.items()))
+                batch = []
+        if todo:
+            with self._bar(len(todo), "writing") as bar:
+                for i in range(0, len(todo), 256):
+                    part = todo[i : i + 256]
+                    index.dense_store.upsert([c.id for c in part], vectors[i : i + 256], [c.store_metadata() for c in part])
+                    bar.update(len(part))
 
     def _terms_by_source(
         self, meta: dict[str, str], changed: dict[str, tuple[str, list[Chunk], int]], seen: set[str]
@@ -332,6 +374,7 @@ class Builder:
 
     def _collect_garbage(self) -> int:
         """Delete vectors the catalog does not list (replaced chunks, leftovers of killed builds)."""
+        self.index.catalog.drop_stale_annotations()
         store = self.index.dense_store
         if not store.exists():
             return 0

@@ -1,8 +1,9 @@
 """The catalog: the committed state of an index, in one SQLite file.
 
 It records which source files are indexed (with their content hash), every
-committed chunk (text, metadata, keyword tokens) and the index's versions
-(embedding model, dimension, chunker).  A build commits in one transaction, so
+committed chunk (text, metadata, keyword tokens), the chunks' build-time
+annotations (clause vectors, entities, places: ``index.annotate``) and the
+index's versions (embedding model, dimension, chunker, annotator).  A build commits in one transaction, so
 a build killed at any point leaves the previous committed state intact; the
 dense store is reconciled against it (see ``index.builder``).
 """
@@ -45,6 +46,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, ord INTEGER NOT NULL,
     data TEXT NOT NULL, tokens TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE TABLE IF NOT EXISTS annotations (
+    id TEXT PRIMARY KEY, annotator TEXT NOT NULL, data TEXT NOT NULL, vecs BLOB NOT NULL);
 """
 
 
@@ -105,6 +108,31 @@ class Catalog:
             for cid, tokens in self._db.execute(query, part).fetchall():
                 yield cid, json.loads(tokens)
 
+    # --- annotations (written before the commit, like the dense vectors; keyed by chunk id) ----------
+    def put_annotations(self, annotator: str, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        """Store (chunk id, data, vectors) rows made by ``annotator``; readers see only committed ids."""
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO annotations VALUES (?, ?, ?, ?)",
+                           ((cid, annotator, data, vecs) for cid, data, vecs in rows))
+
+    def annotation_rows(self, ids: Iterable[str], annotator: str) -> dict[str, tuple[str, bytes]]:
+        """(data, vectors) of ``ids`` made by ``annotator`` (others are absent)."""
+        ids = list(ids)
+        found: dict[str, tuple[str, bytes]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.execute(
+                f"SELECT id, data, vecs FROM annotations WHERE annotator = ? AND id IN ({','.join('?' * len(part))})",
+                [annotator, *part],
+            ).fetchall()
+            found.update({cid: (data, bytes(vecs)) for cid, data, vecs in rows})
+        return found
+
+    def drop_stale_annotations(self) -> int:
+        """Delete annotations of chunks the catalog no longer lists (replaced, or left by a killed build)."""
+        with self._transaction() as db:
+            return db.execute("DELETE FROM annotations WHERE id NOT IN (SELECT id FROM chunks)").rowcount
+
     def iter_chunk_data(self) -> Iterator[Chunk]:
         """All committed chunks without their tokens (what readers need)."""
         for cid, data in self._db.execute("SELECT id, data FROM chunks ORDER BY source, ord, id"):
@@ -151,4 +179,5 @@ class Catalog:
         with self._transaction() as db:
             db.execute("DELETE FROM chunks")
             db.execute("DELETE FROM sources")
+            db.execute("DELETE FROM annotations")
             db.execute("DELETE FROM meta WHERE key != 'generation'")

@@ -19,14 +19,14 @@ from index.cleaning import split_sentences
 from index.types import Chunk
 
 CHUNKER_NAME = "zh-sentences"
-CHUNKER_REVISION = 3  # bump on any change that alters chunks
+CHUNKER_REVISION = 5  # bump on any change that alters chunks
 
 
 def chunker_version(chunk_chars: int) -> str:
     """Version string stored with an index; it changes whenever chunks would change.
 
     >>> chunker_version(200)
-    'zh-sentences/3/200'
+    'zh-sentences/5/200'
     """
     return f"{CHUNKER_NAME}/{CHUNKER_REVISION}/{chunk_chars}"
 
@@ -109,6 +109,9 @@ def _paragraph_chunks(
             start=start,
             end=end,
             issue_title=bulletin.issue_title,
+            date=bulletin.date,
+            date_source=bulletin.date_source,
+            issue=bulletin.issue,
         )
 
 
@@ -132,6 +135,9 @@ def _metadata_chunk(bulletin: Bulletin, article: Article | None, label: str, tex
         start=base,
         end=base + len(text),
         issue_title=bulletin.issue_title,
+        date=bulletin.date,
+        date_source=bulletin.date_source,
+        issue=bulletin.issue,
     )
 
 

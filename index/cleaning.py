@@ -62,7 +62,8 @@ def join_lines(left: str, right: str) -> str:
 
 _FIGURE_SPACE = re.compile(
     # a space between a digit/%/Latin unit and CJK (either order), or inside "- 2.6"
-    rf"(?<=[0-9%{CJK}{re.escape(CJK_PUNCT)}])[ \t\u3000\xa0]+(?=[0-9{CJK}{re.escape(CJK_PUNCT)}])"
+    rf"(?<=[0-9%{CJK}{re.escape(CJK_PUNCT)}])[ \t\u3000\xa0]+(?=[{CJK}{re.escape(CJK_PUNCT)}])"
+    rf"|(?<=[%{CJK}{re.escape(CJK_PUNCT)}])[ \t\u3000\xa0]+(?=[0-9])"
     rf"|(?<=[0-9])[ \t\u3000\xa0]+(?=[A-Za-z%])"
     rf"|(?<=[A-Za-z])[ \t\u3000\xa0]+(?=[{CJK}])"
     rf"|(?<=[{CJK}])[ \t\u3000\xa0]+(?=[A-Za-z])"
@@ -84,6 +85,8 @@ def normalize_spacing(text: str) -> tuple[str, list[int]]:
     '年产56GW垂直一体化'
     >>> normalize_spacing("Hello World 中国")[0]
     'Hello World中国'
+    >>> normalize_spacing("2023-07-12 19:59，正文")[0]  # two numbers stay two numbers
+    '2023-07-12 19:59，正文'
     """
     keep: list[int] = []
     pos = 0

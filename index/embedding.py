@@ -66,6 +66,70 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self.query_prefix + text])[0]
 
+    # --- spans: one vector per clause, from the same encoder pass -------------------------
+    def _encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled vectors of already-prefixed ``texts`` and, per text, one unit vector per span
+        (character offsets into the prefixed text).  This default embeds each span as a text of
+        its own; encoders that expose token states pool them per span instead (late chunking).
+        A span the encoder truncated away gets a zero row."""
+        pooled = self._encode(texts)
+        out = []
+        for text, sp in zip(texts, spans):
+            pieces = [self.passage_prefix + text[a:b] for a, b in sp]
+            out.append(self._encode(pieces) if pieces else np.zeros((0, self.dim), dtype=np.float32))
+        return pooled, out
+
+    def embed_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Progress | None = None,
+        batch_size: int = 32,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed_passages`` plus a vector per span of each text (offsets into the unprefixed text).
+
+        >>> e = HashingEmbedder(dim=8)
+        >>> pooled, parts = e.embed_passages_with_spans(["签约项目12个，投资额24.07亿元"], [[(0, 8), (8, 18)]])
+        >>> pooled.shape, parts[0].shape
+        ((1, 8), (2, 8))
+        """
+        shift = len(self.passage_prefix)
+        pooled = np.zeros((len(texts), self.dim), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), i))
+        for rows in length_batches([len(texts[i]) for i in order], batch_size):
+            rows = [order[i] for i in rows]
+            batch_pooled, batch_parts = self._encode_with_spans(
+                [self.passage_prefix + texts[j] for j in rows], [[(a + shift, b + shift) for a, b in spans[j]] for j in rows]
+            )
+            pooled[rows] = batch_pooled
+            for j, vecs in zip(rows, batch_parts):
+                parts[j] = vecs
+            if progress:
+                progress(len(rows))
+        return pooled, parts
+
+
+def pool_spans(hidden: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Mean of the token states whose characters overlap each span, L2-normalised (zero row: no token).
+
+    >>> h = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> pool_spans(h, [(0, 2), (2, 4), (4, 6)], [(0, 2), (2, 6), (9, 10)]).tolist()
+    [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]
+    """
+    out = np.zeros((len(spans), hidden.shape[-1]), dtype=np.float32)
+    starts = np.array([s for s, _ in offsets])
+    ends = np.array([e for _, e in offsets])
+    real = ends > starts  # special tokens carry (0, 0)
+    for k, (a, b) in enumerate(spans):
+        rows = real & (starts < b) & (ends > a)
+        if rows.any():
+            v = hidden[rows].mean(axis=0)
+            out[k] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return out
+
 
 CHARS_PER_SLOT = 256  # a batch holds at most batch_size × 256 padded characters
 
@@ -99,7 +163,8 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class HashingEmbedder(Embedder):
-    """Deterministic fake: signed hashing of jieba tokens (and CJK bigrams) into ``dim`` buckets.
+    """Deterministic fake: signed hashing of jieba tokens into ``dim`` buckets, plus a shared
+    direction that puts unrelated texts at a cosine of ~0.7, like e5.
 
     Similar texts share tokens and so get similar vectors, which is all the
     offline tests need.
@@ -114,6 +179,10 @@ class HashingEmbedder(Embedder):
         self.dim = dim
         self.name = f"hashing:{dim}"
 
+    # Every vector shares this much of one common direction, so that unrelated texts sit at a cosine
+    # of about 0.7 and related ones near 1, the range e5 gives (the answer selector learned on e5).
+    BASELINE = 0.7
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         from index.lexicon import Lexicon
 
@@ -122,8 +191,13 @@ class HashingEmbedder(Embedder):
         for row, text in enumerate(texts):
             for token in lexicon.tokenize(text):
                 h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
-                matrix[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
-        return _normalise(matrix + 1e-6)
+                matrix[row, 1 + h % (self.dim - 1)] += 1.0 if (h >> 63) & 1 else -1.0
+        bag = _normalise(matrix + 1e-6)
+        bag[:, 0] = 0.0
+        bag = _normalise(bag + 1e-9)
+        common = np.zeros_like(bag)
+        common[:, 0] = 1.0
+        return _normalise(np.sqrt(self.BASELINE) * common + np.sqrt(1 - self.BASELINE) * bag)
 
 
 def _default_prefixes(model_name: str) -> tuple[str, str]:
@@ -186,6 +260,21 @@ class SentenceTransformerEmbedder(Embedder):
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        tokenizer = self._model.tokenizer
+        if not getattr(tokenizer, "is_fast", False):
+            return super()._encode_with_spans(texts, spans)
+        states = self._model.encode(list(texts), batch_size=len(texts), output_value="token_embeddings",
+                                    convert_to_numpy=False, show_progress_bar=False)
+        enc = tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length)
+        parts = [
+            pool_spans(np.asarray(h.cpu().numpy() if hasattr(h, "cpu") else h, dtype=np.float32)[: len(off)], off, sp)
+            for h, off, sp in zip(states, enc["offset_mapping"], spans)
+        ]
+        return self._encode(texts), parts
+
 
 class OnnxInt8Embedder(Embedder):
     """The same model as ``SentenceTransformerEmbedder``, run as int8 ONNX (index/onnx_encoder.py).
@@ -214,6 +303,11 @@ class OnnxInt8Embedder(Embedder):
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._encoder.encode(texts)
 
+    def _encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        return self._encoder.encode_with_spans(texts, spans)
+
 
 class CachedEmbedder(Embedder):
     """Wraps an embedder with an SQLite cache keyed by (model name, sha1 of the prefixed text)."""
@@ -223,7 +317,10 @@ class CachedEmbedder(Embedder):
         self.name, self.dim = inner.name, inner.dim
         self.query_prefix, self.passage_prefix = inner.query_prefix, inner.passage_prefix
         self._db = connect_wal(
-            path, timeout=30, schema="CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key))"
+            path,
+            timeout=30,
+            schema="CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key));"
+            "CREATE TABLE IF NOT EXISTS span_vectors (model TEXT, key TEXT, vecs BLOB, PRIMARY KEY (model, key));",
         )
         self._lock = threading.Lock()
 
@@ -257,6 +354,36 @@ class CachedEmbedder(Embedder):
     def embed_query(self, text: str) -> np.ndarray:
         # Queries are rarely repeated; skip the cache round-trip.
         return self.inner.embed_query(text)
+
+    def _encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        keys = [self._key(f"{t}\x00{list(map(list, sp))}") for t, sp in zip(texts, spans)]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT key, vecs FROM span_vectors WHERE model=? AND key IN ({','.join('?' * len(part))})",
+                    [self.name, *part],
+                ).fetchall()
+                found.update({k: np.frombuffer(v, dtype=np.float32).reshape(-1, self.dim) for k, v in rows})
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            pooled_new, parts_new = self.inner._encode_with_spans([texts[i] for i in missing], [spans[i] for i in missing])
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                    [(self.name, self._key(texts[i]), pooled_new[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)],
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO span_vectors VALUES (?, ?, ?)",
+                    [(self.name, keys[i], parts_new[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)],
+                )
+            for j, i in enumerate(missing):
+                found[keys[i]] = parts_new[j]
+        pooled = self._encode(texts)  # cached by now, or cheap lookups
+        return pooled, [found[k].reshape(-1, self.dim) for k in keys]
 
     def close(self) -> None:
         self._db.close()

@@ -11,22 +11,25 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from index.articles import places
 from index.cleaning import CJK, fold_width
+from index.datafiles import read_tsv
+from index.gazetteer import gazetteer
 
 log = logging.getLogger(__name__)
 
-# Canonical form ← variants; both sides index to the canonical token too.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "经开区": ("经济技术开发区", "经济开发区"),
-    "高新区": ("高新技术产业开发区", "高新技术开发区"),
-    "开发区": ("开发园区",),
-    "签约": ("签订", "签下"),
-    "投资额": ("投资金额", "投资总额"),
-    "规上": ("规模以上",),
-    "技改": ("技术改造",),
-    "亿元以上": ("过亿", "超亿", "上亿", "亿元及以上"),
-}
+
+
+@lru_cache(maxsize=1)
+def aliases() -> dict[str, tuple[str, ...]]:
+    """Canonical form ← variants (``index/data/aliases.tsv``); both sides index to the canonical token too."""
+    return {canon: tuple(v.split(",")) for _, (canon, v, _p) in read_tsv("index", "data/aliases.tsv", 3)}
+
+
+# Zone suffixes after a place name that make a zone's name (孝义经开区, 萧山经济技术开发区).
+ZONE_SUFFIXES = ("高新技术产业开发区", "经济技术开发区", "高新技术开发区", "经济开发区", "产业开发区", "产业园区", "工业园区",
+                 "开发区", "经开区", "高新区", "示范区", "产业园", "工业园", "专业镇", "新区", "综合保税区", "保税区")
+_ZONE_SUFFIX_RE = re.compile("|".join(map(re.escape, ZONE_SUFFIXES)))
+
 
 STOPWORDS = frozenset(
     """的 了 和 与 及 等 是 在 对 为 以 将 把 被 并 或 也 都 就 而 之 其 该 这 那 有 着 于 从 向 由 由于
@@ -56,11 +59,18 @@ def _tokenizer(words: tuple[str, ...]):
     return tok
 
 
-@lru_cache(maxsize=8)
-def _place_zone_re(suffix_aliases: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    names = sorted(places()["city"] | places().get("county", frozenset()), key=len, reverse=True)
-    variants = "|".join(re.escape(v) for v, _ in suffix_aliases)
-    return re.compile(f"({'|'.join(map(re.escape, names))})[市县区]?({variants})")
+def _place_before(text: str, end: int) -> tuple[int, str] | None:
+    """A city or county name ending at ``end`` (optionally followed by 市/县/区): (its start, its name).
+    Zones are named after cities and counties, so a province (「山西省深化开发区…」) is not one."""
+    g = gazetteer()
+    heads = [end, end - 1] if end > 0 and text[end - 1] in "市县区" else [end]
+    for head in heads:  # 「兴县经开区」: 兴县 is the name; 「孝义市经开区」: 孝义 is
+        for length in range(min(8, head), 1, -1):
+            name = text[head - length : head]
+            found = g.find(name)
+            if name in g.names and found and any(g.place(c).level != "province" for c in found[0].codes):
+                return head - length, name
+    return None
 
 
 @lru_cache(maxsize=8)
@@ -71,13 +81,29 @@ def _pos_tagger(words: tuple[str, ...]):
     return jieba.posseg.POSTokenizer(_tokenizer(words))
 
 
-def _zone_re() -> re.Pattern[str]:
-    names = sorted(places()["city"] | places().get("county", frozenset()), key=len, reverse=True)
-    head = "|".join(map(re.escape, names))
-    # 「孝义经开区」「汾阳杏花村开发区」 are names; 「吕梁市开发区」 (a city's zones in general) is not.
-    return re.compile(
-        rf"(?:{head})(?:[县区]?(?:经济技术开发区|经开区|示范区|高新区)|[市县区]?(?:(?![市县区省])[{CJK}]){{1,4}}?(?:开发区|产业园区|产业园|专业镇))"
-    )
+def zone_names(text: str) -> list[str]:
+    """Zone names: a gazetteer place, at most four more characters, a zone suffix.
+
+    >>> zone_names("孝义经开区和上海湾区高新技术产业开发区，吕梁市与全省开发区，吕梁市开发区")
+    ['孝义经开区', '上海湾区高新技术产业开发区']
+    """
+    out = []
+    for m in _ZONE_SUFFIX_RE.finditer(text):
+        for gap in range(0, 5):
+            found = _place_before(text, m.start() - gap)
+            if found is None:
+                continue
+            start, _name = found
+            middle = text[m.start() - gap : m.start()]
+            # 「吕梁市开发区」 means a city's zones in general, not one zone's name.
+            written = text[start : m.start()]
+            g = gazetteer()
+            general = gap == 0 and written.endswith("市") and any(
+                g.place(c).level == "city" for m2 in g.find(written) for c in m2.codes)
+            if not general and re.fullmatch(f"[{CJK}]*", middle) and not re.search("[与和及的、等省]", middle):
+                out.append(text[start : m.end()])
+            break
+    return out
 
 
 def extract_terms(texts: Iterable[str]) -> set[str]:
@@ -86,12 +112,11 @@ def extract_terms(texts: Iterable[str]) -> set[str]:
     >>> sorted(extract_terms(["孝义经开区实施“专业招商+全员招商”，推动惠科新材料、晋科半导体等项目"]))
     ['专业招商+全员招商', '孝义经开区', '晋科半导体']
     """
-    zone_re = _zone_re()
     terms: set[str] = set()
     for text in texts:
         terms.update(m.group(1) for m in _QUOTED.finditer(text))
         terms.update(m.group(1) for m in _BOOK.finditer(text) if len(m.group(1)) <= 20)
-        terms.update(m.group(0) for m in zone_re.finditer(text))
+        terms.update(zone_names(text))
         for m in _LIST.finditer(text):
             items = m.group(1).split("、")
             terms.update(i for i in items[1:] if 2 <= len(i) <= 10)
@@ -103,14 +128,14 @@ class Lexicon:
     """jieba tokeniser with corpus terms and aliases; serialisable with the index."""
 
     def __init__(self, terms: Iterable[str] = ()) -> None:
-        place_words = {p + s for p in places()["city"] for s in ("", "市")} | set(places().get("county", ()))
         self.terms = frozenset(terms)
         self._entities: frozenset[str] | None = None
-        self._words = tuple(sorted(self.terms | place_words | set(ALIASES) | {v for vs in ALIASES.values() for v in vs}))
-        self._alias_of = {v: k for k, vs in ALIASES.items() for v in vs}
-        self._city_short = {p + "市": p for p in places()["city"]}
+        alias_table = aliases()
+        self._words = tuple(sorted(self.terms | _place_words() | set(alias_table) | {v for vs in alias_table.values() for v in vs}))
+        self._alias_of = {v: k for k, vs in alias_table.items() for v in vs}
+        self._city_short = _city_short()
         self._suffix_aliases = sorted(
-            ((v, k) for k, vs in ALIASES.items() for v in vs if k.endswith("区")), key=lambda vk: -len(vk[0])
+            ((v, k) for k, vs in alias_table.items() for v in vs if k.endswith("区")), key=lambda vk: -len(vk[0])
         )
 
     @property
@@ -180,9 +205,30 @@ class Lexicon:
                 out.append(short)
         # A place followed by a long zone name that jieba cut apart (「吕梁」「经济技术开发区」):
         # index the short name too, so it meets 「吕梁经开区」 in documents.
-        for m in _place_zone_re(tuple(self._suffix_aliases)).finditer(text):
-            out.append(m.group(1) + dict(self._suffix_aliases)[m.group(2)])
+        for variant, canon in self._suffix_aliases:
+            start = text.find(variant)
+            while start >= 0:
+                found = _place_before(text, start)
+                if found:
+                    out.append(found[1] + canon)
+                start = text.find(variant, start + len(variant))
         return out
+
+
+@lru_cache(maxsize=1)
+def _place_words() -> frozenset[str]:
+    """Place names jieba must keep whole: every full name, and the short names of cities and provinces
+    (a county's short name may sit inside another word, so it is not forced on the tokeniser)."""
+    g = gazetteer()
+    full = {p.name for p in g.places.values() if p.match != "none"}
+    shorts = {p.short for p in g.places.values() if p.level != "county" and p.match == "short"}
+    return frozenset(full | shorts)
+
+
+@lru_cache(maxsize=1)
+def _city_short() -> dict[str, str]:
+    """苏州市 → 苏州: a city's full name also indexes as its short name."""
+    return {p.name: p.short for p in gazetteer().places.values() if p.level == "city" and p.short != p.name}
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from index.articles import Bulletin, find_city, parse_bulletin
+from index.dates import mtime_date
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def load_manifest(corpus_dir: Path) -> dict[str, Any]:
 def apply_manifest(bulletin: Bulletin, entry: dict[str, Any]) -> None:
     """Override derived metadata with what the corpus manifest states for this file."""
     bulletin.issue_title = entry.get("issue_title") or bulletin.issue_title
+    if entry.get("date"):
+        bulletin.date, bulletin.date_source = str(entry["date"]), "manifest"
+    bulletin.issue = entry.get("issue") or bulletin.issue
     specs = entry.get("articles") or []
     if specs and len(specs) != len(bulletin.articles):
         bulletin.warnings.append(
@@ -181,6 +185,8 @@ def load_file(path: Path, source: str, manifest_entry: dict[str, Any] | None = N
         apply_manifest(bulletin, manifest_entry)
     for article in bulletin.articles:
         article.city = article.city or find_city(article.title)
+    if not bulletin.date:
+        bulletin.date, bulletin.date_source = mtime_date(path.stat().st_mtime), "mtime"
     return bulletin
 
 

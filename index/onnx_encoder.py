@@ -194,11 +194,28 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _run(self, texts: Sequence[str]):
         batch = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in batch], dtype=np.int64)
         mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return batch, mask, self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        _, mask, hidden = self._run(texts)
+        return self._pool(hidden, mask)
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled vectors plus one vector per character span, mean-pooled from the same token
+        states (late chunking: a clause's vector sees its passage at no extra encoder cost)."""
+        from index.embedding import pool_spans
+
+        batch, mask, hidden = self._run(texts)
+        parts = [pool_spans(hidden[i], e.offsets, sp) for i, (e, sp) in enumerate(zip(batch, spans))]
+        return self._pool(hidden, mask), parts
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.pooling == "cls":
             pooled = hidden[:, 0, :]
         else:

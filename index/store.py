@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from index.annotate import ANNOTATOR, Annotation, article_key
 from index.catalog import Catalog
 from index.chroma_store import ChromaStore
 from index.chunking import chunker_version
@@ -73,6 +74,12 @@ class BulletinIndex:
         self._chunks: dict[str, Chunk] = {}
         self._doc_freq: dict[str, int] = {}
         self._lexicon: Lexicon | None = None
+        self._annotations: dict[str, Annotation] = {}
+        self._contains: dict[str, bool] = {}
+        self._cities: list[str] | None = None
+        self._articles: dict[tuple, list[Chunk]] | None = None
+        self._article_texts: dict[tuple, str] = {}
+        self._dim = 0
 
     # --- components ---------------------------------------------------------
     @cached_property
@@ -121,13 +128,15 @@ class BulletinIndex:
             model_problems.append(f"dimension {meta.get('embed_dim')} (model: {self._embedder.dim})")
         if not chunker.startswith("passages") and chunker != self.expected_chunker():
             chunk_problems.append(f"chunker {chunker!r} (settings: {self.expected_chunker()!r})")
+        if meta.get("annotator") != ANNOTATOR:
+            chunk_problems.append(f"annotations {meta.get('annotator') or 'none'!r} (this version: {ANNOTATOR!r})")
         if model_problems or chunk_problems:
             # Another model needs new vectors (--rebuild); another chunker only a re-chunk, which a
             # plain build does (unchanged passages keep their cached vectors).
             how = (
                 "python -m index build --rebuild (or set BULLETIN_EMBED_MODEL / BULLETIN_EMBED_BACKEND back to what it was built with)"
                 if model_problems
-                else "python -m index build (or set BULLETIN_CHUNK_CHARS back to what it was built with)"
+                else "python -m index build (a chunker change: or set BULLETIN_CHUNK_CHARS back to what it was built with)"
             )
             raise IndexMismatchError(
                 f"the index '{self.collection}' under {self.settings.data_dir} was built with "
@@ -142,6 +151,12 @@ class BulletinIndex:
                 self._chunks = {chunk.id: chunk for chunk in self.catalog.iter_chunk_data()}
                 self._doc_freq = self._keyword.doc_freq()
                 self._lexicon = Lexicon.from_json(self.catalog.meta().get("lexicon", "[]"))
+                self._annotations = {}
+                self._contains = {}
+                self._cities = None
+                self._articles = None
+                self._article_texts = {}
+                self._dim = int(self.catalog.meta().get("embed_dim") or 0)
                 self._generation = generation
 
     @property
@@ -161,6 +176,79 @@ class BulletinIndex:
     def lexicon(self) -> Lexicon:
         self._refresh()
         return self._lexicon or Lexicon.empty()
+
+    # --- the narrow read API (web/, evals/ and the assistant use these, not the catalog) -------------
+    @property
+    def generation(self) -> int:
+        return self.catalog.generation
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self.chunks.get(chunk_id)
+
+    def article(self, chunk_id: str) -> list[Chunk]:
+        """The chunks of the article a chunk belongs to, in reading order (a jsonl passage is its own article)."""
+        self._refresh()
+        chunk = self._chunks.get(chunk_id)
+        if chunk is None:
+            return []
+        if self._articles is None:
+            groups: dict[tuple, list[Chunk]] = {}
+            for c in self._chunks.values():
+                groups.setdefault(article_key(c), []).append(c)
+            for members in groups.values():
+                members.sort(key=lambda c: (c.start, c.id))
+            self._articles = groups
+        return self._articles.get(article_key(chunk), [chunk])
+
+    def article_text(self, chunk_id: str) -> str:
+        """The whole text of a chunk's article (its chunks joined), memoised per generation."""
+        self._refresh()
+        members = self.article(chunk_id)
+        if not members:
+            return ""
+        key = article_key(members[0])
+        text = self._article_texts.get(key)
+        if text is None:
+            if len(self._article_texts) > 2_000:
+                self._article_texts.clear()
+            text = self._article_texts[key] = "\n".join(dict.fromkeys(c.text for c in members))
+        return text
+
+    def contains(self, text: str) -> bool:
+        """Does any committed passage contain ``text``?  Memoised per generation (bounded)."""
+        self._refresh()
+        cache = self._contains
+        if len(cache) > 10_000:
+            cache.clear()
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = any(text in c.text for c in self._chunks.values())
+        return found
+
+    def cities(self) -> list[str]:
+        """Cities the indexed articles speak for, most passages first."""
+        self._refresh()
+        if self._cities is None:
+            counts: dict[str, int] = {}
+            for c in self._chunks.values():
+                if c.city:
+                    counts[c.city] = counts.get(c.city, 0) + 1
+            self._cities = sorted(counts, key=lambda c: (-counts[c], c))
+        return self._cities
+
+    def annotations(self, ids: list[str]) -> dict[str, Annotation]:
+        """Build-time annotations of committed chunks (those missing, e.g. never annotated, are absent)."""
+        self._refresh()
+        cache = self._annotations
+        missing = [i for i in ids if i not in cache]
+        if missing:
+            rows = self.catalog.annotation_rows(missing, ANNOTATOR)
+            with self._lock:
+                if len(cache) > 50_000:  # readers of a big index ask for a few passages at a time: bounded
+                    cache.clear()
+                for cid, (data, blob) in rows.items():
+                    cache[cid] = Annotation.from_row(data, blob, self._dim)
+        return {i: cache[i] for i in ids if i in cache}
 
     # --- searches -----------------------------------------------------------
     def get(self, ids: list[str]) -> list[Chunk]:

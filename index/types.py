@@ -33,6 +33,9 @@ class Chunk:
     start: int = 0
     end: int = 0
     issue_title: str = ""
+    date: str = ""  # the document's ISO date (index.dates); "" when unknown
+    date_source: str = ""  # manifest | header | text | mtime
+    issue: str = ""  # 期号 as printed
 
     @property
     def indexed_text(self) -> str:

@@ -26,7 +26,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.chain import BulletinAssistant, InvalidQuestionError
+from assistant.chain import BulletinAssistant
+from assistant.turn import InvalidQuestionError, QuestionTooLongError, validate_question
 from index.errors import BulletinIndexError, IndexNotBuiltError, StoreUnavailableError
 from web.errors import ApiError, error_response
 from web.ratelimit import SlidingWindowLimiter
@@ -178,23 +179,19 @@ def client_key(request: Request) -> str:
 
 
 def check_question(question: str, max_chars: int) -> str:
-    text = question.strip()
-    if not text:
-        raise ApiError(422, "empty_question", "问题为空，请输入要查询的内容 (the question is empty)")
-    if len(text) > max_chars:
-        raise ApiError(
-            413, "question_too_long",
-            f"问题过长（{len(text)} 字，上限 {max_chars} 字），请精简后再问 (question longer than {max_chars} characters)",
-            limit=max_chars, length=len(text),
-        )
-    return text
+    try:
+        return validate_question(question, max_chars)
+    except QuestionTooLongError as exc:
+        raise ApiError(exc.status, exc.code, str(exc), limit=exc.limit, length=exc.length) from None
+    except InvalidQuestionError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
 
 
 def _error_for(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, InvalidQuestionError):
-        return ApiError(422, "invalid_question", str(exc))
+        return ApiError(exc.status, exc.code, str(exc))
     if isinstance(exc, IndexNotBuiltError):
         return ApiError(503, "index_not_built", f"索引尚未建立 (the index is not built): {exc}")
     if isinstance(exc, StoreUnavailableError):
@@ -390,8 +387,8 @@ def health_report(svc: Services) -> HealthOut:
 
 
 def _chunk_events(chunk: Any) -> Iterator[bytes]:
-    if chunk.meta.get("reset"):
-        yield sse("reset", {"reason": chunk.meta.get("fallback_reason") or ""})
+    if chunk.reset is not None:
+        yield sse("reset", {"reason": chunk.reset.reason})
     if chunk.text:
         yield sse("segment", {"text": chunk.text})
     if chunk.answer is not None:

@@ -20,7 +20,8 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.chain import BulletinAssistant, InvalidQuestionError
+from assistant.chain import BulletinAssistant
+from assistant.turn import InvalidQuestionError, validate_question
 from web.api import LONE_SURROGATE
 from web.feedback import record_feedback
 from web.indexing import UPLOAD_TYPES, add_bulletins
@@ -98,14 +99,11 @@ class ChatHandlers:
             gr.Warning("问题中含有无法识别的字符，请重新输入。")
             yield list(state["messages"]), citations_panel(state["turns"]), state, "", ""
             return
-        question = (message or "").strip()
         messages = list(state["messages"])
-        if not question:
-            gr.Warning("请输入问题。")
-            yield messages, citations_panel(state["turns"]), state, message, ""
-            return
-        if len(question) > self.settings.max_question_chars:
-            gr.Warning(f"问题过长（{len(question)} 字，上限 {self.settings.max_question_chars} 字），请精简后再问。")
+        try:
+            question = validate_question(message or "", self.settings.max_question_chars)
+        except InvalidQuestionError as exc:
+            gr.Warning(str(exc))
             yield messages, citations_panel(state["turns"]), state, message, ""
             return
         client = request.client.host if request is not None and request.client else "ui"
@@ -125,7 +123,7 @@ class ChatHandlers:
         started = time.monotonic()
         try:
             for chunk in self.assistant.stream(question, state["history"], city_filter):
-                if chunk.meta.get("reset"):
+                if chunk.reset is not None:
                     text = ""
                 if chunk.text:
                     text += chunk.text

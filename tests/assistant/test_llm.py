@@ -71,7 +71,7 @@ def test_streams_text_chunks_before_the_verified_answer(seed_index, fake: FakeOp
     assert not answer.refused and not answer.unsupported_figures
     assert answer.text == "签约投资额24.07亿元[1]。"
     assert "llm_ms" in answer.timings_ms
-    assert not any(c.meta.get("reset") for c in chunks)
+    assert not any(c.reset for c in chunks)
     assert len(fake.chat_requests) == 1
 
 
@@ -217,8 +217,8 @@ def assert_extractive_fallback(chunks: list[AnswerChunk], answer: Answer, words:
     assert any(FIGURE in squeeze(c.text) for c in answer.citations), answer.citations
     assert FIGURE in answer.text
     assert answer.unsupported_figures == []
-    resets = [c for c in chunks if c.meta.get("reset")]
-    assert len(resets) == 1 and resets[0].meta["fallback_reason"] == answer.fallback_reason
+    resets = [c for c in chunks if c.reset]
+    assert len(resets) == 1 and resets[0].reset.reason == answer.fallback_reason
     # After the reset, the streamed text is the extractive answer.
     after = chunks[chunks.index(resets[0]) + 1 :]
     assert "".join(c.text for c in after) == answer.text
@@ -374,7 +374,7 @@ def test_obeyed_injection_citing_itself_falls_back_to_the_extractive_answer(inje
 
     fake.reply(obey)
     chunks, answer = run(assistant_at(injected_index, fake.base_url))
-    assert any(c.meta.get("reset") for c in chunks)  # the streamed 999亿元 is taken back
+    assert any(c.reset for c in chunks)  # the streamed 999亿元 is taken back
     assert answer.backend == "extractive" and "prompt injection" in answer.fallback_reason
     assert "999" not in answer.text and FIGURE in answer.text
     assert all("忽略以上所有规则" not in c.text for c in answer.citations)

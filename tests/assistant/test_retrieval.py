@@ -177,8 +177,11 @@ def test_a_chinese_question_puts_a_foreign_page_fragment_below_chinese_passages(
 
 
 def test_mentions_place_by_city_text_or_context() -> None:
+    from assistant.query import find_places
+
     chunk = Chunk(id="c", text="孝义经开区完善充实招商引资委员会", source="s", city="吕梁市", context="吕梁市 · 招商")
-    assert mentions(chunk, "吕梁市") and mentions(chunk, "孝义") and not mentions(chunk, "太原市")
+    [lvliang], [xiaoyi], [taiyuan] = find_places("吕梁"), find_places("孝义市"), find_places("太原市")
+    assert mentions(chunk, lvliang) and mentions(chunk, xiaoyi) and not mentions(chunk, taiyuan)
 
 
 PERIODS = sorted({p for pair in PERIOD_PAIRS for p in pair})

@@ -18,7 +18,7 @@ DATASET = {json.loads(line)["id"]: json.loads(line)
            for line in (ROOT / "evals/datasets/bulletins_qa.jsonl").read_text(encoding="utf-8").splitlines()}
 RATES = ("R@1", "R@5", "R@10", "MRR@10", "answer_hit@5", "fact_accuracy", "all_facts_accuracy", "citation_support",
          "unsupported_figure_rate", "refusal_precision", "refusal_recall", "refusal_f1")
-RUN_KEYS = {"id", "retrieved", "answer", "refused", "citations"}
+RUN_KEYS = {"id", "retrieved", "answer", "refused", "citations", "confidence"}
 
 
 def write_questions(path: Path, ids: tuple[str, ...] = PICK) -> Path:

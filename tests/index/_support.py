@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedding import Embedder
-from tests.conftest import ROOT, SEED
+from tests.conftest import FAKE_REFUSE_BELOW, ROOT, SEED
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_SPACE_CJK = re.compile(f"[{CJK}][ \t\u3000\xa0]+[{CJK}]")
@@ -191,6 +191,11 @@ class CountingEmbedder(Embedder):
         self.batches.append(list(texts))
         return self.inner._encode(texts)
 
+    def _encode_with_spans(self, texts, spans):
+        # One encoder pass per passage, its clause vectors included (as the real encoders do).
+        self.batches.append(list(texts))
+        return self.inner._encode_with_spans(texts, spans)
+
     @property
     def encoded(self) -> int:
         return sum(len(b) for b in self.batches)
@@ -272,6 +277,7 @@ def cli_env(data_dir: Path, home: Path, **extra: str) -> dict[str, str]:
         XDG_CACHE_HOME=str(home / "cache"),
         BULLETIN_DATA_DIR=str(data_dir),
         BULLETIN_EMBED_MODEL="hashing",
+        BULLETIN_REFUSE_BELOW=FAKE_REFUSE_BELOW,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

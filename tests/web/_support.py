@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port, stop_process, wait_http
+from tests.conftest import FAKE_REFUSE_BELOW, ROOT, free_port, stop_process, wait_http
 
 SEED_QUESTION = "吕梁市“三个一批”活动签约投资额是多少？"
 SEED_FIGURE = "24.07亿元"
@@ -80,6 +80,7 @@ def start_app(tmp: Path, **env_overrides: str) -> AppServer:
     env.update(
         BULLETIN_DATA_DIR=str(data_dir),
         BULLETIN_EMBED_MODEL="hashing",
+        BULLETIN_REFUSE_BELOW=FAKE_REFUSE_BELOW,
         BULLETIN_CORPUS_DIR=str(ROOT / "corpus"),
         GRADIO_ANALYTICS_ENABLED="False",
         PYTHONUNBUFFERED="1",

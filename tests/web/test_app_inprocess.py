@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.chain import AnswerChunk, BulletinAssistant
+from assistant.turn import Reset
 from assistant.types import Answer, Citation
 from tests.conftest import make_settings
 from tests.web._support import SEED_FIGURE, SEED_QUESTION, sse_events
@@ -97,7 +98,7 @@ def test_stream_timeout_midway_is_error_event(tmp_path, seed_index):
 
 
 def test_stream_reset_then_answer(tmp_path, seed_index):
-    chunks = [AnswerChunk(text="大模型写到一半"), AnswerChunk(meta={"reset": True, "fallback_reason": "LLM timeout"}),
+    chunks = [AnswerChunk(text="大模型写到一半"), AnswerChunk(reset=Reset("LLM timeout")),
               AnswerChunk(text="签约投资额24.07亿元[1]。"), AnswerChunk(answer=_answer())]
     with _client(tmp_path, FakeAssistant(seed_index[1], chunks)) as client:
         events = sse_events(client.post("/api/ask/stream", json={"question": SEED_QUESTION}))
@@ -176,7 +177,7 @@ def test_chat_rejects_empty_long_and_rate_limited(tmp_path, real_assistant_hashi
 
     settings = make_settings(tmp_path / "d", max_question_chars=10)
     handlers = ChatHandlers(settings, real_assistant_hashing, SlidingWindowLimiter(1))
-    with pytest.warns(UserWarning, match="请输入问题"):
+    with pytest.warns(UserWarning, match="问题为空"):
         _, (messages, _, state, box, _) = _run(handlers.respond("   ", None, "全部"))
     assert messages == [] and not state["turns"]
     with pytest.warns(UserWarning, match="问题过长"):

@@ -1,0 +1,340 @@
+"""General features of (question, candidate clause) pairs, the answer selector's input.
+
+Nothing here is about one bulletin or one question: semantic similarity from the shipped e5
+encoder (question ``query:`` against the clause's late-pooled ``passage:`` vector), IDF-weighted
+coverage of the question's words, whether the clause holds the kind of thing asked for (a
+person, a place, an organisation, a time, a figure of the asked unit), how far it is from the
+question's rarest word, and where its passage ranked.  ``FEATURES`` names the columns;
+``FEATURES_VERSION`` changes whenever their meaning does, and learned weights record it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from assistant.candidates import Candidate, Passage
+from assistant.query import ANSWER_KINDS, QueryAnalysis, question_words
+from assistant.retrieval import mentions, period_match
+from index.figures import find_figures, supported
+from index.gazetteer import gazetteer
+from index.lexicon import STOPWORDS, Lexicon
+from index.periods import find_periods
+
+FEATURES = (
+    # semantic (e5)
+    "e5_clause", "e5_clause_gap", "e5_sent", "e5_sent_gap", "e5_neighbour", "e5_passage",
+    # lexical
+    "cov_clause", "cov_window", "cov_sent", "cov_passage", "cov_clause_gap", "cov_sent_gap",
+    "bigram_clause", "bigram_sent", "novelty", "rare_in_sent", "term_dist",
+    # shape and position
+    "clause_len", "clause_pos", "clause_last", "sent_pos", "is_question",
+    # retrieval
+    "rank", "fused_norm", "bm25_norm",
+    # answer type of the question (one-hot) and of the clause
+    *(f"ask_{k}" for k in ANSWER_KINDS),
+    "has_person", "has_place", "has_org", "has_time", "has_proper", "has_figure", "has_unit_figure",
+    "type_match", "type_match_sent", "type_match_neighbour",
+    # constraints as evidence
+    "place_ok", "period_match", "numbers_ok", "numbers_in_sent", "terms_in_passage",
+    # the question as a whole
+    "q_keywords", "q_len", "best_cov_sent", "best_e5_clause",
+)
+FEATURES_VERSION = f"features/2:{len(FEATURES)}"
+CJK_RE = re.compile("[\u4e00-\u9fff]")
+_KIND_INDEX = {k: i for i, k in enumerate(ANSWER_KINDS)}
+
+
+@lru_cache(maxsize=1)
+def _question_tokens() -> frozenset[str]:
+    """Words that say what is asked rather than what it is about (多少, 哪些, 什么 …)."""
+    return frozenset(w for w, _ in question_words()) | frozenset("有 是 了 呢 吗 那 那么 该 此 其 它 一共 共 总共 分别 具体 主要".split())
+
+
+def own_text(analysis: QueryAnalysis) -> str:
+    """The question's own search text, without what a follow-up carried from earlier turns."""
+    context = analysis.extra.get("context", "") if analysis.extra else ""
+    text = analysis.search_text
+    return text[len(context):].strip() if context and text.startswith(context) else text
+
+
+def keywords(analysis: QueryAnalysis, lexicon: Lexicon, df: Callable[[str], int], n_docs: int) -> dict[str, float]:
+    """Content tokens of the question with IDF weights over the index.
+
+    Question words, stopwords and words the corpus never uses are dropped.  Of a follow-up, only
+    its own words count: the words carried from earlier turns found the passages, but in
+    「那开工了多少个？」 it is 开工, not the earlier 签约, that picks the clause.
+    """
+    n = max(n_docs, 1)
+    own = own_text(analysis)
+    asked = _question_tokens()
+    weights: dict[str, float] = {}
+    for token in lexicon.tokenize(own) if own else []:
+        if token in asked or token in STOPWORDS:
+            continue
+        d = df(token)
+        if d == 0 or (token.isascii() and token.isalpha() and len(token) < 2):
+            continue
+        weights[token] = math.log(1 + (n + 1) / (d + 0.5))
+    return weights
+
+
+@dataclass
+class FeatureContext:
+    analysis: QueryAnalysis
+    keywords: dict[str, float]
+    query_vector: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _coverage(weights: dict[str, float], total: float, text: str) -> float:
+    return sum(w for k, w in weights.items() if k in text) / total if total else 0.0
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1) if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1])}
+
+
+def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
+    for f in figures:
+        if not f.is_quantity:
+            continue
+        if analysis.units:
+            if f.unit in analysis.units:
+                return True
+        elif analysis.unit_kinds:
+            # 「33万」「120万」 carry no unit: they may be the asked amount of any kind but a share.
+            if f.kind in analysis.unit_kinds or (not f.unit and not set(analysis.unit_kinds) <= {"percent", "points"}):
+                return True
+        elif f.kind not in ("time",):
+            return True
+    return False
+
+
+class _Typer:
+    """What kinds of answer a piece of a passage holds (entities the question does not name)."""
+
+    def __init__(self, analysis: QueryAnalysis, question: str) -> None:
+        self.analysis = analysis
+        self.question = question
+
+    def kinds(self, text: str, ents: Sequence[tuple[str, str]]) -> dict[str, bool]:
+        new = [(t, tag) for t, tag in ents if t not in self.question]
+        tags = {tag for _, tag in new}
+        figures = find_figures(text)
+        periods = [p for p in find_periods(text) if p.text not in self.question]
+        places = [m for m in gazetteer().find(text) if m.surface not in self.question]
+        return {
+            "person": "PER" in tags,
+            "place": "LOC" in tags or bool(places),
+            "org": "ORG" in tags,
+            "time": "TIME" in tags or bool(periods),
+            "proper": bool(tags & {"nz", "nw", "ORG", "PER"}),
+            "figure": any(f.is_quantity for f in figures),
+            "unit_figure": _unit_matches(self.analysis, [f for f in figures if f.key not in self.question]),
+        }
+
+    def match(self, k: dict[str, bool], text: str) -> float:
+        kind = self.analysis.answer_kind
+        if kind == "person":
+            return 1.0 if k["person"] else 0.5 if k["org"] else 0.0  # 「谁供的稿」: 谁 asks for organisations too
+        if kind == "place":
+            return float(k["place"])
+        if kind == "org":
+            return float(k["org"] or k["proper"])
+        if kind == "time":
+            return float(k["time"])
+        if kind == "number":
+            return float(k["unit_figure"])
+        if kind == "list":
+            return float("、" in text or k["proper"])
+        if kind == "entity":
+            return float(k["proper"] or k["place"] or k["person"])
+        return 0.0
+
+
+def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[Passage]) -> np.ndarray:
+    """The feature matrix, one row per candidate, columns as ``FEATURES`` (NaN: not available)."""
+    a = ctx.analysis
+    X = np.full((len(cands), len(FEATURES)), np.nan, dtype=np.float32)
+    if not cands:
+        return X
+    col = {name: i for i, name in enumerate(FEATURES)}
+    kw = ctx.keywords
+    total = sum(kw.values())
+    rare = max(kw, key=lambda k: (kw[k], k)) if kw else ""
+    question = a.question
+    own = own_text(a)  # a follow-up's own words decide, as for the keywords
+    q_bigrams = _bigrams(own)
+    q_chars = set(own)
+    typer = _Typer(a, a.search_text)
+    q = ctx.query_vector
+    top_score = max((p.hit.score for p in passages), default=0.0) or 1.0
+    top_bm25 = max((p.hit.scores.get("bm25", 0.0) for p in passages), default=0.0) or 1.0
+
+    # Per passage: e5 of each clause, of each sentence and of the passage; entity lists.
+    clause_sims: list[np.ndarray | None] = []
+    passage_info = []
+    for p in passages:
+        chunk = p.hit.chunk
+        if q is not None and p.vectors is not None:
+            sims = p.vectors @ q
+            sims[np.linalg.norm(p.vectors, axis=1) < 1e-6] = np.nan
+            clause_sims.append(sims)
+        else:
+            clause_sims.append(None)
+        ents = [(chunk.text[s:e], tag, s, e) for s, e, tag in (p.annotation.entities if p.annotation else ())]
+        scope = f"{chunk.city} {chunk.context}\n{chunk.text}"
+        place_ok = float(all(_place_ok(p, pl) for pl in a.places)) if a.places else np.nan
+        numbers_ok = float(all(supported(n, chunk.text) for n in a.numbers)) if a.numbers else np.nan
+        terms_in = sum(t in scope for t in a.terms) / len(a.terms) if a.terms else np.nan
+        passage_info.append((ents, _coverage(kw, total, scope), place_ok, numbers_ok, terms_in))
+
+    # Sentence-level aggregates per (hit, sentence).
+    sent_text: dict[tuple[int, int], str] = {}
+    sent_rows: dict[tuple[int, int], list[int]] = {}
+    for c in cands:
+        key = (c.hit, c.sentence)
+        sent_text.setdefault(key, passages[c.hit].hit.chunk.text[c.sent_start : c.sent_end])
+        if c.row >= 0:
+            sent_rows.setdefault(key, []).append(c.row)
+    sent_sim: dict[tuple[int, int], float] = {}
+    for key, rows in sent_rows.items():
+        p = passages[key[0]]
+        if q is not None and p.vectors is not None:
+            v = p.vectors[rows].mean(axis=0)
+            norm = float(np.linalg.norm(v))
+            sent_sim[key] = float(v @ q) / norm if norm > 1e-6 else np.nan
+    passage_sim = []
+    for p in passages:
+        if q is not None and p.vectors is not None and len(p.vectors):
+            v = p.vectors.mean(axis=0)
+            norm = float(np.linalg.norm(v))
+            passage_sim.append(float(v @ q) / norm if norm > 1e-6 else np.nan)
+        else:
+            passage_sim.append(p.hit.scores.get("dense", np.nan))
+
+    texts = [passages[c.hit].hit.chunk.text[c.start : c.end] for c in cands]
+    by_sentence: dict[tuple[int, int], list[int]] = {}
+    for i, c in enumerate(cands):
+        by_sentence.setdefault((c.hit, c.sentence), []).append(i)
+    kinds = []
+    for i, c in enumerate(cands):
+        ents = passage_info[c.hit][0]
+        kinds.append(typer.kinds(texts[i], [(t, tag) for t, tag, s, e in ents if s < c.end and e > c.start]))
+    sent_match = {key: max(typer.match(kinds[i], texts[i]) for i in idx) for key, idx in by_sentence.items()}
+    periods = {key: period_match(a, f"{passages[key[0]].hit.chunk.context}\n{t}") for key, t in sent_text.items()} if a.periods else {}
+    # Clause positions of the rarest keyword in each passage, for the distance feature.
+    rare_at: dict[int, list[int]] = {}
+    for i, c in enumerate(cands):
+        if rare and rare in texts[i]:
+            rare_at.setdefault(c.hit, []).append(i)
+
+    for i, c in enumerate(cands):
+        p = passages[c.hit]
+        chunk = p.hit.chunk
+        key = (c.hit, c.sentence)
+        text, sentence = texts[i], sent_text[key]
+        idx = by_sentence[key]
+        pos = idx.index(i)
+        window = "".join(texts[j] for j in idx[max(0, pos - 1) : pos + 2])
+        row = X[i]
+        sims = clause_sims[c.hit]
+        if sims is not None and c.row >= 0:
+            row[col["e5_clause"]] = sims[c.row]
+            neighbours = [sims[cands[j].row] for j in idx if j != i and abs(j - i) == 1 and cands[j].row >= 0]
+            row[col["e5_neighbour"]] = max(neighbours) if neighbours else np.nan
+        row[col["e5_sent"]] = sent_sim.get(key, np.nan)
+        row[col["e5_passage"]] = passage_sim[c.hit]
+        row[col["cov_clause"]] = _coverage(kw, total, text)
+        row[col["cov_window"]] = _coverage(kw, total, window)
+        row[col["cov_sent"]] = _coverage(kw, total, f"{chunk.item}\n{sentence}")
+        row[col["cov_passage"]] = passage_info[c.hit][1]
+        cb = _bigrams(text)
+        row[col["bigram_clause"]] = len(cb & q_bigrams) / len(q_bigrams) if q_bigrams else 0.0
+        row[col["bigram_sent"]] = len(_bigrams(sentence) & q_bigrams) / len(q_bigrams) if q_bigrams else 0.0
+        chars = CJK_RE.findall(text)
+        row[col["novelty"]] = sum(ch not in q_chars for ch in chars) / len(chars) if chars else 0.0
+        row[col["rare_in_sent"]] = float(bool(rare) and rare in sentence)
+        if rare_at.get(c.hit):
+            row[col["term_dist"]] = min(min(abs(j - i) for j in rare_at[c.hit]), 10)
+        row[col["clause_len"]] = len(text)
+        row[col["clause_pos"]] = min(c.clause, 10)
+        row[col["clause_last"]] = float(c.clause == c.n_clauses - 1)
+        row[col["sent_pos"]] = min(c.sentence, 10)
+        row[col["is_question"]] = float(sentence.rstrip("”’」）) ").endswith(("？", "?")))
+        row[col["rank"]] = c.hit + 1
+        row[col["fused_norm"]] = p.hit.score / top_score
+        row[col["bm25_norm"]] = p.hit.scores.get("bm25", 0.0) / top_bm25
+        row[col[f"ask_{a.answer_kind}"]] = 1.0
+        k = kinds[i]
+        for name in ("person", "place", "org", "time", "proper", "figure", "unit_figure"):
+            row[col[f"has_{name}"]] = float(k[name])
+        row[col["type_match"]] = typer.match(k, text)
+        row[col["type_match_sent"]] = sent_match[key]
+        neighbour_match = [typer.match(kinds[j], texts[j]) for j in idx if abs(j - i) == 1]
+        row[col["type_match_neighbour"]] = max(neighbour_match) if neighbour_match else 0.0
+        row[col["place_ok"]] = passage_info[c.hit][2]
+        row[col["period_match"]] = periods.get(key, np.nan) if a.periods else np.nan
+        row[col["numbers_ok"]] = passage_info[c.hit][3]
+        if a.numbers:
+            row[col["numbers_in_sent"]] = sum(supported(n, sentence) for n in a.numbers) / len(a.numbers)
+        row[col["terms_in_passage"]] = passage_info[c.hit][4]
+        row[col["q_keywords"]] = len(kw)
+        row[col["q_len"]] = len(question)
+    for name in ANSWER_KINDS:  # one-hot: the other kinds are 0, not unknown
+        j = col[f"ask_{name}"]
+        X[np.isnan(X[:, j]), j] = 0.0
+    for gap, base in (("e5_clause_gap", "e5_clause"), ("e5_sent_gap", "e5_sent"), ("cov_clause_gap", "cov_clause"),
+                      ("cov_sent_gap", "cov_sent")):
+        values = X[:, col[base]]
+        best = np.nanmax(values) if np.isfinite(values).any() else np.nan
+        X[:, col[gap]] = values - best
+    cov = X[:, col["cov_sent"]]
+    X[:, col["best_cov_sent"]] = np.nanmax(cov) if np.isfinite(cov).any() else np.nan
+    e5 = X[:, col["e5_clause"]]
+    X[:, col["best_e5_clause"]] = np.nanmax(e5) if np.isfinite(e5).any() else np.nan
+    return X
+
+
+SUPPORT_TAGS = frozenset({"PER", "LOC", "ORG", "TIME", "nz", "nw"})
+
+
+def answer_support(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[Passage]) -> np.ndarray:
+    """How many other retrieved passages state what a clause would answer (0–3, scaled to 0–1).
+
+    The things a clause holds that the question does not say (LAC entities, figures) are looked
+    up in the other passages: news reports the same fact in several sources, so an answer
+    repeated across passages is more likely the right one (multi-passage voting, as in DrQA).
+    The selector is trained on single-paragraph reading data, where this signal does not exist,
+    so it is added to its score with a weight calibrated on the dev sets (``BULLETIN_SUPPORT_WEIGHT``).
+    """
+    asked = ctx.analysis.search_text
+    texts = [p.hit.chunk.text for p in passages]
+    out = np.zeros(len(cands), dtype=np.float32)
+    for i, c in enumerate(cands):
+        p = passages[c.hit]
+        text = p.hit.chunk.text
+        things = [text[s:e] for s, e, tag in (p.annotation.entities if p.annotation else ())
+                  if tag in SUPPORT_TAGS and s < c.end and e > c.start]
+        things += [f.text for f in find_figures(text[c.start : c.end]) if f.is_quantity]
+        best = 0
+        for thing in {t for t in things if len(t) >= 2 and t not in asked}:
+            best = max(best, sum(1 for h, other in enumerate(texts) if h != c.hit and thing in other))
+            if best >= 3:
+                break
+        out[i] = min(best, 3) / 3
+    return out
+
+
+def _place_ok(passage: Passage, place) -> bool:
+    """Does the passage's article name the asked place, or a place inside it?"""
+    if passage.annotation is not None and passage.annotation.places:
+        if any(code in passage.annotation.places for code in place.codes):
+            return True
+    return mentions(passage.hit.chunk, place)

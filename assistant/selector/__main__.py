@@ -1,0 +1,89 @@
+"""``python -m assistant.selector train`` — rebuild the learned selector weights (fixed seed).
+
+Writes ``assistant/data/selector/{model.txt,meta.json}`` and records the run (data hashes, time,
+held-aside scores) in ``benchmarks/RESULTS.md``.  Needs ``../shared/train-data/mrc`` and the
+default embedding model (``make model``); takes about a quarter of an hour on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+from assistant.selector import WEIGHTS_DIR
+
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "RESULTS.md"
+SECTION = "## Answer selector (python -m assistant.selector train)"
+
+
+def results_section(meta: dict) -> str:
+    held = meta["held_aside"]
+    rows = [f"| {name} | {held[name]['clause_accuracy']:.3f} | {held[name]['quote_holds_answer']:.3f} |"
+            for name in ("selector", "e5_clause only", "cov_clause only")]
+    data = "; ".join(f"{name} sha256 {d['sha256_16']}… ({d['licence']})" for name, d in meta["data"].items())
+    return "\n".join([
+        SECTION,
+        "",
+        f"Trained {meta['trained']} in {meta['seconds']} s (`{meta['command']}`, seed {meta['seed']}, LightGBM "
+        f"{meta['lightgbm']}, {meta['rounds']} rounds, {len(meta['features'])} features `{meta['features_version']}`), "
+        f"weights `{meta['version']}`. Data: {data}. Split: {meta['split']}; {meta['groups']['train']} training and "
+        f"{meta['groups']['held']} held-aside groups, {meta['rows']} candidate rows.",
+        "",
+        f"Held-aside articles ({held['questions']} questions; the gold clause is among the candidates of the top "
+        f"8 retrieved passages for {held['gold_among_candidates']:.3f} of them). Clause accuracy: the top-scored "
+        "clause is the gold one; quote holds answer: the text the answerer would quote contains the gold answer.",
+        "",
+        "| scorer | clause accuracy | quote holds answer |",
+        "|---|---:|---:|",
+        *rows,
+        "",
+        f"No-answer separation (best score with the gold paragraph retrieved vs. without it): AUC "
+        f"{held['no_answer_auc']} over {held['noanswer_groups']} no-answer groups. Spans inside the clause are not "
+        "predicted, so span EM/F1 do not apply.",
+        "",
+    ])
+
+
+def record(meta: dict, path: Path = RESULTS) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    section = results_section(meta)
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
+    text = pattern.sub(lambda _m: section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.selector.mrc import MRCDataError
+    from assistant.selector.train import train
+    from settings import SettingsError, load_settings
+
+    p = argparse.ArgumentParser(prog="python -m assistant.selector", description="The learned answer selector.")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="rebuild the weights from ../shared/train-data/mrc (fixed seed)")
+    t.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where the weights go (default: the shipped ones)")
+    t.add_argument("--limit", type=int, help="only the first N questions (a quick check, not for shipping)")
+    t.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
+    sub.add_parser("info", help="show the shipped weights' version and scores")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.command == "info":
+        print((WEIGHTS_DIR / "meta.json").read_text(encoding="utf-8"))
+        return 0
+    try:
+        settings = load_settings()
+        meta = train(settings, args.out, limit=args.limit)
+    except (SettingsError, MRCDataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.no_record and args.out == WEIGHTS_DIR:
+        record(meta)
+    print(json.dumps({k: meta[k] for k in ("version", "held_aside", "seconds")}, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Training the answer selector: reading-comprehension questions through the product's own pipeline.
+
+1. Every MRC paragraph becomes a file of a training corpus, indexed by the product's builder
+   (the same chunker, encoder, annotations) into its own collection.
+2. Every question is analysed and searched like a user's (hybrid retrieval, rerank, top 8).
+   The candidates are the clauses of those passages, with the product's features.  A clause of
+   the question's own paragraph that holds the gold answer is a positive; all others are negatives.
+3. Half the questions (chosen by a hash) also give a group without their own paragraph: the
+   best other passages, none of which holds the answer, so "no answer here" is learned too.
+4. LightGBM fits the positives against the negatives with a fixed seed; held-aside articles
+   (15 %, split by article title) measure it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from assistant import constraints
+from assistant.extractive import gather, quote
+from assistant.features import FEATURES, FEATURES_VERSION
+from assistant.query import analyse
+from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
+from assistant.selector import META_FILE, MODEL_FILE, WEIGHTS_DIR
+from assistant.selector.mrc import FILES, Paragraph, file_hashes, load, split_of
+from index.builder import Builder
+from index.cleaning import fold_width
+from index.store import BulletinIndex
+from settings import Settings
+
+COLLECTION = "selector-mrc"
+DEPTH = 8  # passages whose clauses are candidates: the answerer's depth
+SEED = 20261201
+PARAMS = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "seed": SEED,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 2,
+    "verbose": -1,
+}
+ROUNDS = 400
+
+
+@dataclass
+class Group:
+    qid: str
+    split: str  # train | held
+    kind: str  # answer | noanswer
+    answer: str
+    X: np.ndarray
+    y: np.ndarray
+    quotes: list[str] = field(default_factory=list)  # what the answer would quote per candidate
+
+
+def write_corpus(paragraphs: list[Paragraph], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for p in paragraphs:
+        path = directory / f"{p.id}.txt"
+        if not path.exists() or path.read_text(encoding="utf-8") != p.context:
+            path.write_text(p.context, encoding="utf-8")
+
+
+def _labels(cands, passages, source: str, answer: str, start: int) -> np.ndarray:
+    """1 for a clause of the question's own paragraph holding the gold answer at (about) its offset."""
+    probe = fold_width(answer)
+    for mark in "，。；：！？":
+        probe = probe.split(mark)[0] or probe
+    y = np.zeros(len(cands), dtype=np.float32)
+    for i, c in enumerate(cands):
+        chunk = passages[c.hit].hit.chunk
+        if chunk.source != source:
+            continue
+        clause = chunk.text[c.start : c.end]
+        at = clause.find(probe)
+        if at < 0:
+            continue
+        where = chunk.start + c.start + at
+        if chunk.article_index > 0 or abs(where - start) <= max(30, start // 10):
+            y[i] = 1.0
+    return y
+
+
+def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None = None, show_progress: bool = True) -> list[Group]:
+    corpus = settings.data_dir / "selector-train" / "mrc-corpus"
+    write_corpus(paragraphs, corpus)
+    index = BulletinIndex(settings, collection=COLLECTION)
+    Builder(index, show_progress=show_progress).build(corpus)
+    retriever = Retriever(index, RetrievalConfig.from_settings(settings))
+    terms = index.lexicon.entities
+    questions = [(p, q) for p in paragraphs for q in p.questions]
+    if limit:
+        questions = questions[:limit]
+    groups: list[Group] = []
+    for p, q in tqdm(questions, desc="features", unit="q", file=sys.stderr, disable=not show_progress):
+        analysis = analyse(q.question, terms)
+        found = retriever.retrieve(analysis, DEPTH * 2)
+        source = f"{p.id}.txt"
+        split = split_of(p.article)
+        for kind, hits in (("answer", found.hits[:DEPTH]), ("noanswer", [h for h in found.hits if h.chunk.source != source][:DEPTH])):
+            if kind == "noanswer" and int(hashlib.sha1(q.id.encode()).hexdigest()[:4], 16) % 2:
+                continue
+            rules, _ = constraints.for_question(analysis, lambda term: False, index.article_text)
+            g = gather(index, analysis, Retrieved(hits, found.query_vector), DEPTH, rules)
+            cands, passages, X = g.candidates, g.passages, g.features
+            if not cands:
+                continue
+            y = _labels(cands, passages, source, q.answer, q.answer_start) if kind == "answer" else np.zeros(len(cands), np.float32)
+            groups.append(Group(q.id, split, kind, q.answer, X, y, [quote(cands, passages, i) for i in range(len(cands))]))
+    return groups
+
+
+def fit(groups: list[Group]):
+    import lightgbm
+
+    train = [g for g in groups if g.split == "train"]
+    X = np.vstack([g.X for g in train])
+    y = np.concatenate([g.y for g in train])
+    data = lightgbm.Dataset(X, label=y, feature_name=list(FEATURES), free_raw_data=True)
+    return lightgbm.train(PARAMS, data, num_boost_round=ROUNDS)
+
+
+def _auc(pos: list[float], neg: list[float]) -> float | None:
+    if not pos or not neg:
+        return None
+    neg_sorted = np.sort(np.asarray(neg))
+    wins = sum(np.searchsorted(neg_sorted, v, side="left") + 0.5 * (np.searchsorted(neg_sorted, v, side="right")
+                                                                    - np.searchsorted(neg_sorted, v, side="left")) for v in pos)
+    return float(wins / (len(pos) * len(neg)))
+
+
+def evaluate(booster, groups: list[Group], split: str = "held") -> dict:
+    """Clause accuracy where the gold clause is among the candidates, how often the quote holds
+    the answer, and how well the best score separates answerable groups from no-answer ones."""
+    col = {n: i for i, n in enumerate(FEATURES)}
+    answer = [g for g in groups if g.split == split and g.kind == "answer"]
+    noans = [g for g in groups if g.split == split and g.kind == "noanswer"]
+    with_gold = [g for g in answer if g.y.any()]
+    out: dict = {"questions": len(answer), "gold_among_candidates": round(len(with_gold) / max(len(answer), 1), 4)}
+    scorers = {"selector": lambda g: booster.predict(g.X, num_threads=1),
+               "e5_clause only": lambda g: np.nan_to_num(g.X[:, col["e5_clause"]], nan=-1.0),
+               "cov_clause only": lambda g: g.X[:, col["cov_clause"]] + 0.01 * g.X[:, col["cov_sent"]]}
+    for name, scorer in scorers.items():
+        correct = contains = 0
+        for g in with_gold:
+            s = scorer(g)
+            best = int(np.argmax(s))
+            correct += bool(g.y[best])
+            contains += fold_width(g.answer) in g.quotes[best]
+        out[name] = {"clause_accuracy": round(correct / max(len(with_gold), 1), 4),
+                     "quote_holds_answer": round(contains / max(len(with_gold), 1), 4)}
+    best_pos = [float(np.max(booster.predict(g.X, num_threads=1))) for g in with_gold]
+    best_neg = [float(np.max(booster.predict(g.X, num_threads=1))) for g in noans]
+    auc = _auc(best_pos, best_neg)
+    out["no_answer_auc"] = None if auc is None else round(auc, 4)
+    out["noanswer_groups"] = len(noans)
+    return out
+
+
+def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True) -> dict:
+    started = time.time()
+    paragraphs = load()
+    groups = examples(settings, paragraphs, limit=limit, show_progress=show_progress)
+    booster = fit(groups)
+    held = evaluate(booster, groups, "held")
+    train_scores = evaluate(booster, groups, "train")
+    model = booster.model_to_string()
+    digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:12]
+    import lightgbm
+
+    meta = {
+        "version": f"selector/{digest}",
+        "features_version": FEATURES_VERSION,
+        "features": list(FEATURES),
+        "trained": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "seconds": round(time.time() - started, 1),
+        "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else ""),
+        "seed": SEED,
+        "rounds": ROUNDS,
+        "params": PARAMS,
+        "lightgbm": lightgbm.__version__,
+        "embed_model": settings.embed_model,
+        "embed_backend": settings.embed_backend,
+        "data": {name: {"sha256_16": h, "licence": FILES[name][2], "what": FILES[name][3]} for name, h in file_hashes().items()},
+        "licences": "Derived from CMRC 2018 (CC BY-SA 4.0) and DRCD (CC BY-SA 3.0); these weights are shared alike.",
+        "split": "by article title, sha1(title) % 100 < 15 held aside",
+        "groups": {"train": sum(g.split == "train" for g in groups), "held": sum(g.split == "held" for g in groups)},
+        "rows": int(sum(len(g.y) for g in groups)),
+        "held_aside": held,
+        "train": train_scores,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MODEL_FILE).write_text(model, encoding="utf-8")
+    (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return meta

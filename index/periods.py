@@ -1,0 +1,173 @@
+"""The one time parser: the periods a text states (2024年一季度, 今年上半年, 1至7月, 8月13日), as spans.
+
+Relative words resolve against the document's year, not today's: 今年 in a bulletin of
+2023 is 2023, and 一季度 without a year is the first quarter of the document's year.  With no
+document year, a period keeps its months and compares on them alone.  The words and their
+months are data (``index/data/periods.tsv``).
+
+>>> [(p.text, p.span(2023)) for p in find_periods("今年一季度增长12%，2022年1至7月供应106宗，截至2022年底")]
+[('今年一季度', ((2023, 1, 1), (2023, 3, 31))), ('2022年1至7月', ((2022, 1, 1), (2022, 7, 31))), ('2022年底', ((2022, 12, 1), (2022, 12, 31)))]
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from index.cleaning import fold_width
+from index.datafiles import read_tsv
+
+DATA_FILE = "data/periods.tsv"
+Day = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Period:
+    text: str
+    start: int
+    end: int
+    first_month: int
+    last_month: int
+    year: int | None = None  # stated: 2024年…
+    year_offset: int | None = None  # relative: 今年 0, 去年 -1
+    day: int | None = None  # 8月13日
+    since: bool = False  # 「…以来」「…至今」: from the period on
+    until: bool = False  # 「截至…」: up to the period's end
+    bare_year: bool = False  # just a year (2024年, 今年): a whole year only by default, not a stated 全年
+
+    def conflicts(self, other: Period, base_year: int | None = None, other_base: int | None = None) -> bool:
+        """Does ``other`` state a different period where this one is asked?  Another span stated by
+        a period word (上半年 for 一季度, 全年 for 一季度), or another year; a bare year says nothing
+        about the months, and 「…以来」 spans include what they start from.
+
+        >>> q1 = find_periods("一季度")[0]
+        >>> [q1.conflicts(p) for p in find_periods("上半年，全年，2024年，2017年以来")]
+        [True, True, False, False]
+        >>> find_periods("2021年")[0].conflicts(find_periods("2020年")[0]), find_periods("2021年")[0].conflicts(find_periods("上半年")[0])
+        (True, False)
+        """
+        if other.since or self.same_as(other, base_year, other_base):
+            return False
+        mine, theirs = self.year_in(base_year), other.year_in(other_base)
+        if mine is not None and theirs is not None and mine != theirs and (self.year is not None or other.year is not None):
+            return True
+        if other.bare_year or self.bare_year:
+            return False
+        return (self.first_month, self.last_month, self.day) != (other.first_month, other.last_month, other.day)
+
+    @property
+    def granularity(self) -> str:
+        """day | month | months | part (a quarter, a half) | year."""
+        if self.day is not None:
+            return "day"
+        if self.first_month == self.last_month:
+            return "month"
+        if (self.first_month, self.last_month) == (1, 12):
+            return "year"
+        return "part"
+
+    def year_in(self, base_year: int | None) -> int | None:
+        if self.year is not None:
+            return self.year
+        if base_year is None:
+            return None
+        return base_year + (self.year_offset or 0)
+
+    def span(self, base_year: int | None = None) -> tuple[Day, Day] | None:
+        """First and last day, or None when the year is unknown."""
+        year = self.year_in(base_year)
+        if year is None:
+            return None
+        if self.day is not None:
+            return (year, self.first_month, self.day), (year, self.first_month, self.day)
+        last = calendar.monthrange(year, self.last_month)[1]
+        return (year, self.first_month, 1), (year, self.last_month, last)
+
+    def same_as(self, other: Period, base_year: int | None = None, other_base: int | None = None) -> bool:
+        """Do both name the same span?  Years count only when both are known.
+
+        >>> a, b, c = find_periods("今年一季度")[0], find_periods("2023年第一季度")[0], find_periods("上半年")[0]
+        >>> a.same_as(b, 2023), a.same_as(b, 2024), a.same_as(c, 2023, 2023), a.same_as(b)
+        (True, False, False, True)
+        """
+        if (self.first_month, self.last_month, self.day) != (other.first_month, other.last_month, other.day):
+            return False
+        mine, theirs = self.year_in(base_year), other.year_in(other_base)
+        return mine is None or theirs is None or mine == theirs
+
+
+@lru_cache(maxsize=1)
+def _words() -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    periods: dict[str, tuple[int, int]] = {}
+    years: dict[str, int] = {}
+    for section, (word, first, last, offset, _provenance) in read_tsv("index", DATA_FILE, 5):
+        if section == "year":
+            years[word] = int(offset)
+        else:
+            periods[word] = (int(first), int(last))
+    return periods, years
+
+
+@lru_cache(maxsize=1)
+def _pattern() -> re.Pattern[str]:
+    periods, years = _words()
+    word = "|".join(map(re.escape, sorted(periods, key=len, reverse=True)))
+    rel = "|".join(map(re.escape, sorted(years, key=len, reverse=True)))
+    dash = r"\s*(?:至|到|-|—|–|~|－)\s*"
+    return re.compile(
+        rf"(?P<until>截至|截止到?|到)?\s*"
+        rf"(?:(?P<y>(?:19|20)\d{{2}})\s*年(?P<edge>底|末|初)?(?!代)|(?P<rel>{rel}))?\s*"
+        rf"(?:(?P<word>{word})|(?P<m1>1[0-2]|0?[1-9]){dash}(?P<m2>1[0-2]|0?[1-9])\s*月份?"
+        rf"|(?P<m>1[0-2]|0?[1-9])\s*月份?(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号])?)?"
+        rf"(?P<since>以来|至今)?"
+    )
+
+
+def find_periods(text: str) -> list[Period]:
+    """Periods stated in ``text``, left to right; a bare year (2022年) is a whole-year period.
+
+    >>> [(p.text, p.granularity, p.year, p.year_offset) for p in find_periods("2023年上半年，去年，8月13日，2017年以来，1-3月")]
+    [('2023年上半年', 'part', 2023, None), ('去年', 'year', None, -1), ('8月13日', 'day', None, None), ('2017年以来', 'year', 2017, None), ('1-3月', 'part', None, None)]
+    >>> find_periods("项目1922个，20世纪90年代"), find_periods("截至2023年6月末")[0].until
+    ([], True)
+    """
+    periods, years = _words()
+    folded = fold_width(text)
+    out: list[Period] = []
+    for m in _pattern().finditer(folded):
+        year = int(m.group("y")) if m.group("y") else None
+        offset = years.get(m.group("rel") or "")
+        if m.group("word"):
+            first, last = periods[m.group("word")]
+        elif m.group("m1"):
+            first, last = int(m.group("m1")), int(m.group("m2"))
+            if first > last:
+                continue
+        elif m.group("m"):
+            first = last = int(m.group("m"))
+        elif m.group("edge"):
+            first = last = 1 if m.group("edge") == "初" else 12
+        elif year is not None or offset is not None:
+            first, last = 1, 12
+        else:
+            continue
+        a = min(m.start(g) for g in ("y", "rel", "word", "m1", "m") if m.group(g))
+        b = m.end()
+        out.append(
+            Period(
+                text=folded[a:b].strip(),
+                start=a,
+                end=b,
+                first_month=first,
+                last_month=last,
+                year=year,
+                year_offset=offset,
+                day=int(m.group("d")) if m.group("d") else None,
+                since=bool(m.group("since")),
+                until=bool(m.group("until")) and m.group("until").startswith("截"),
+                bare_year=not (m.group("word") or m.group("m1") or m.group("m") or m.group("edge")),
+            )
+        )
+    return out

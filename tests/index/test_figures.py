@@ -1,0 +1,65 @@
+"""The one figure parser: units from data, values, whole-number matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.figures import find_figures, quantities, same_figure, supported, units
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "kind", "value"),
+    [
+        ("签约投资额24.07亿元", "24.07亿元", "money", 2.407e9),
+        ("同比增长-2.6%", "-2.6%", "percent", -2.6),
+        ("增长５．２％", "5.2%", "percent", 5.2),  # full-width digits and ％
+        ("年产56GW垂直一体化", "56GW", "power", 5.6e7),
+        ("高于全省7.3个百分点", "7.3个百分点", "points", 7.3),
+        ("年货运周转能力3500万吨以上", "3500万吨", "mass", 3.5e7),
+        ("建设人才公寓800 套", "800套", "count", 800),
+        ("投资总额达到102.4亿美元", "102.4亿美元", "money", 1.024e10),
+        ("供应工矿仓储用地106宗", "106宗", "count", 106),
+        ("拿出2000余万元", "2000万元", "money", 2e7),
+        ("贷款余额2.5万亿元", "2.5万亿元", "money", 2.5e12),
+        ("Apple投资1,000亿元", "1000亿元", "money", 1e11),
+    ],
+)
+def test_figures_parse_number_multiplier_unit(text: str, key: str, kind: str, value: float) -> None:
+    f = next(f for f in find_figures(text) if f.is_quantity)
+    assert (f.key, f.kind) == (key, kind)
+    assert f.value == pytest.approx(value)
+
+
+def test_offsets_point_at_the_printed_figure() -> None:
+    text = "本次活动，签约项目12个，签约投资额24.07亿元；"
+    spans = [text[f.start : f.end] for f in find_figures(text)]
+    assert spans == ["12个", "24.07亿元"]
+
+
+def test_whole_numbers_only() -> None:
+    assert not supported("7个", "有47个项目")
+    assert not supported("7个", "增长7.3个百分点")
+    assert not supported("4亿元", "投资14亿元")
+    assert supported("44家", "共有44家浙江企业上榜")
+
+
+def test_equal_values_in_other_multipliers_are_the_same_figure() -> None:
+    a, b = find_figures("5亿元")[0], find_figures("50000万元")[0]
+    assert same_figure(a, b)
+    assert not same_figure(find_figures("5亿元")[0], find_figures("5亿美元")[0])
+
+
+def test_every_unit_of_the_data_file_is_read_and_checked() -> None:
+    for name, unit in units().units.items():
+        found = find_figures(f"共12{name}，")
+        assert found and found[0].unit in (name, "%"), name
+        assert unit.provenance, f"{name} has no provenance"
+
+
+def test_chinese_numerals_count_with_a_unit_but_not_as_articles() -> None:
+    assert [f.key for f in find_figures("培育九条产业链，两家企业")] == ["9条", "2家"]
+    assert find_figures("一批项目，三是加快建设") == []
+
+
+def test_quantities_skip_calendar_dates_and_single_digits() -> None:
+    assert [f.key for f in quantities("7月11日签约3个项目，共3期，总额2.5亿")] == ["3个", "3期", "2.5亿"]

@@ -1,0 +1,43 @@
+"""The one time parser: periods as spans, relative words against the document's year."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.periods import find_periods
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last", "year"),
+    [
+        ("2024年一季度", 1, 3, 2024),
+        ("2023年上半年", 1, 6, 2023),
+        ("前三季度", 1, 9, None),
+        ("2023年1至7月", 1, 7, 2023),
+        ("1—3月", 1, 3, None),
+        ("截至2022年底", 12, 12, 2022),
+        ("2015年", 1, 12, 2015),
+        ("第四季度", 10, 12, None),
+    ],
+)
+def test_period_spans(text: str, first: int, last: int, year: int | None) -> None:
+    p = find_periods(text)[0]
+    assert (p.first_month, p.last_month, p.year) == (first, last, year)
+
+
+def test_relative_words_take_the_documents_year() -> None:
+    this_year = find_periods("今年一季度")[0]
+    assert this_year.span(2023) == ((2023, 1, 1), (2023, 3, 31))
+    assert find_periods("去年")[0].span(2024) == ((2023, 1, 1), (2023, 12, 31))
+    assert this_year.span(None) is None
+
+
+def test_same_span_compares_months_and_known_years() -> None:
+    q1, h1 = find_periods("一季度")[0], find_periods("上半年")[0]
+    assert not q1.same_as(h1)
+    assert q1.same_as(find_periods("2023年第一季度")[0], 2023)
+    assert not q1.same_as(find_periods("2024年第一季度")[0], 2023)
+
+
+def test_numbers_that_are_not_years_are_not_periods() -> None:
+    assert find_periods("项目1922个，签约12个，20世纪90年代") == []
