@@ -33,7 +33,7 @@ run: setup
 # tests reuse the model materialised by `make model`.  The eval gate runs on a throwaway data dir.
 test: setup
 	$(PY) -m ruff check .
-	BULLETIN_TEST_MODEL_DIR="$(MODEL_DIR)" $(PY) -m pytest
+	BULLETIN_TEST_MODEL_DIR="$(MODEL_DIR)" $(PY) -m pytest -m "not llm_real"
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 		BULLETIN_DATA_DIR="$$tmp" BULLETIN_MODEL_DIR="$(MODEL_DIR)" $(PY) -m evals gate --quiet
 

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # --- answering ---------------------------------------------------------
     refuse_below: float = Field(0.08, ge=0, le=1)  # minimum selector score of an answer (calibrated on the dev sets)
     answer_depth: int = Field(8, ge=1, le=50)  # passages whose clauses the selector scores
-    support_weight: float = Field(0.1, ge=0, le=2)  # weight of cross-passage answer support (calibrated on the dev sets)
+    support_weight: float = Field(2.0, ge=0, le=10)  # weight of cross-passage answer support (calibrated on the dev sets)
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
@@ -79,7 +79,10 @@ class Settings(BaseSettings):
     port: int = 7860
     max_question_chars: int = 500
     rate_limit_per_minute: int = 30
+    rate_limit_storage: str = "memory://"  # redis://HOST:PORT shares the quota between workers
+    workers: int = Field(1, ge=1, le=64)  # processes serving the app (python app.py --workers N)
     request_timeout_s: float = 60.0
+    sse_keepalive_s: float = Field(15.0, gt=0)  # an SSE comment this often while a long (LLM) answer streams
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     admin_token: str | None = None
 

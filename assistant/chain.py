@@ -93,8 +93,10 @@ class BulletinAssistant:
         if condensed.context:
             context = analyse(condensed.full, terms)
             # Search with the carried context; constrain by the places/terms/periods of both turns.
+            carried = tuple(t for t in context.terms if t not in condensed.question)
             analysis = replace(analysis, search_text=f"{condensed.context} {analysis.search_text}", places=context.places,
-                               terms=context.terms, periods=context.periods, extra={"context": condensed.context})
+                               terms=context.terms, periods=context.periods, carried_terms=carried,
+                               extra={"context": condensed.context})
         return condensed, analysis
 
     def _prepare(self, request: Turn | Mapping[str, Any]) -> Turn:
@@ -257,6 +259,20 @@ class BulletinAssistant:
 
     def known_cities(self) -> list[str]:
         return self.index.cities()
+
+    @property
+    def ready(self) -> bool:
+        """True once ``warm_up`` ran: the first user question is then as fast as the tenth."""
+        return getattr(self, "_warm", False)
+
+    def warm_up(self) -> float:
+        """Load what the first answer would load (the encoder, jieba and its POS tagger with the
+        corpus lexicon, the gazetteer, the selector, the index's chunks) by answering one question;
+        returns the seconds it took."""
+        t0 = time.perf_counter()
+        self.ask("开发区签约项目投资额是多少？")
+        self._warm = True
+        return time.perf_counter() - t0
 
     def retrieve(self, analysis: QueryAnalysis, k: int, flt: Filter | None = None) -> Retrieved:
         return self.retriever.retrieve(analysis, k, flt)

@@ -114,8 +114,9 @@ class YearAsked:
         year = self.period.year_in(doc_year)
         if year is None or year == doc_year:
             return None
-        # 「2022年以来」 is about what followed 2022, not about 2022 itself.
-        stated = {s.year_in(doc_year) for s in find_periods(self.article_text(c.id) or c.text) if not s.since} - {None}
+        # 「2022年以来」 is about what followed 2022, not about 2022 itself — unless that is what is asked.
+        stated = {s.year_in(doc_year) for s in find_periods(self.article_text(c.id) or c.text)
+                  if self.period.since or not s.since} - {None}
         if year in stated or (not stated and doc_year is None):
             return None
         return f"未涉及{year}年"
@@ -185,20 +186,31 @@ class PerUnit:
     name: str = "per"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
-        forms = (f"每{self.per}", f"/{self.per}", f"{self.per}均")
+        forms = (f"每{self.per}", f"/{self.per}", f"{self.per}均", f"{self.per}度")  # 年度 is per year
         return None if any(f in sentence for f in forms) else f"未给出每{self.per}的数字"
 
 
 @dataclass(frozen=True)
 class TimeAsked:
-    """A time question is answered by a clause stating a time (a year, a month, a day)."""
+    """A time question is answered by a clause stating a time the question does not: a day for
+    「哪天」, a month or finer for 「几月」, a year for 「哪一年」; 「今年以来」 answers none of them."""
 
     question: str
+    granularity: str = ""
     name: str = "time"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
-        stated = [s for s in find_periods(text) if s.text not in self.question]
-        tagged = any(tag == "TIME" and s < c.end and e > c.start for s, e, tag in (p.annotation.entities if p.annotation else ()))
+        stated = [s for s in find_periods(text) if s.text not in self.question and not s.since
+                  and (s.year is not None or not s.bare_year)]
+        if self.granularity == "day":
+            stated = [s for s in stated if s.granularity == "day"]
+        elif self.granularity == "month":
+            stated = [s for s in stated if s.granularity in ("day", "month")]
+        elif self.granularity == "year":
+            stated = [s for s in stated if s.year is not None]
+        tagged = not self.granularity and any(
+            tag == "TIME" and s < c.end and e > c.start and p.hit.chunk.text[s:e] not in self.question
+            for s, e, tag in (p.annotation.entities if p.annotation else ()))
         return None if stated or tagged else "未给出日期"
 
 
@@ -211,6 +223,8 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
     passage += [Number(n, article_text) for n in analysis.numbers]
     passage += [Term(t, article_text, soft=paraphrasable(t)) for t in analysis.terms if t in _quoted(analysis.question)]
     passage += [Term(w, article_text) for w in analysis.latin]
+    # 「那它总投资是多少？」 after a question about 晶科能源: the passage must still be about 晶科能源.
+    passage += [Term(t, article_text) for t in analysis.carried_terms]
     passage += [YearAsked(p, article_text) for p in analysis.periods if p.year is not None or p.year_offset]
     passage += [PeriodInArticle(p, article_text) for p in analysis.periods if not p.bare_year and p.day is None]
     candidate: list = []
@@ -219,7 +233,7 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
     if analysis.answer_kind == "number":
         candidate.append(FigureAsked(analysis))
     if analysis.answer_kind == "time":
-        candidate.append(TimeAsked(analysis.question))
+        candidate.append(TimeAsked(analysis.question, analysis.time_granularity))
     candidate += [PerUnit(u) for u in analysis.per]
     return passage, candidate
 

@@ -4,20 +4,20 @@ Every clause of the top passages is a candidate; the general features of
 ``assistant.features`` describe it; the learned selector scores it; the few hard
 constraints of ``assistant.constraints`` rule some out, each with its reason.  The answer
 quotes the best clause exactly (figures as printed), or several for two-part, list and how
-questions.  When the best score is below ``refuse_below`` (calibrated on the dev sets) the
-answer is a refusal that still shows the nearest passages.
+questions.  When the answerability of the best clause is below ``refuse_below`` (calibrated on
+the dev sets) the answer is a refusal that still shows the nearest passages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from assistant import constraints
 from assistant.candidates import Candidate, Passage, candidates
-from assistant.features import FEATURES, FeatureContext, answer_support, compute, keywords
+from assistant.features import FEATURES, FeatureContext, answer_support, compute, keywords, metric_words, own_text
 from assistant.query import QueryAnalysis
 from assistant.retrieval import Retrieved
 from assistant.selector import Selector
@@ -25,7 +25,8 @@ from index.store import BulletinIndex
 
 MAX_SENTENCE_CHARS = 120  # a longer sentence is quoted as the clauses around the chosen one
 MAX_PART_CHARS = 100
-MAX_LIST_CHARS = 240  # a list question's answer may run over a 「；」-separated enumeration
+MAX_LIST_CHARS = 240
+NEAR_BEST = 1.0  # a further clause joins the answer when it scores within this of the best  # a list question's answer may run over a 「；」-separated enumeration
 _COL = {name: i for i, name in enumerate(FEATURES)}
 
 
@@ -54,7 +55,7 @@ class Evidence:
     candidates: list[Candidate]
     passages: list[Passage]
     features: np.ndarray
-    scores: np.ndarray
+    scores: np.ndarray  # the ranker's scores (plus cross-passage support), higher is better
     reasons: list[str]  # "" where every constraint holds
     keywords: dict[str, float] = field(default_factory=dict)  # the question's words with IDF weights
     ruled_out: list[str] = field(default_factory=list)  # why passages were no evidence (passage-level constraints)
@@ -80,6 +81,7 @@ class Gathered:
     features: np.ndarray
     keywords: dict[str, float]
     ruled_out: list[str]  # why each other passage is no evidence, best first
+    query_vector: np.ndarray | None = None  # what the features compared the clauses with
 
 
 def gather(index: BulletinIndex, analysis: QueryAnalysis, retrieved: Retrieved, depth: int,
@@ -99,9 +101,16 @@ def gather(index: BulletinIndex, analysis: QueryAnalysis, retrieved: Retrieved, 
         else:
             kept.append(i)
     cands, passages = candidates([hits[i] for i in kept], annotations, positions=kept)
+    vector = retrieved.query_vector
+    if analysis.extra.get("context"):
+        # A follow-up is judged like the question it stands for on its own words: the selector
+        # learned from standalone questions, and 「那开工了多少个？」 is about 开工, not the earlier 签约.
+        # The carried context found the passages and still constrains them (places, terms).
+        analysis = replace(analysis, search_text=own_text(analysis), extra={})
+        vector = index.embedder.embed_query(analysis.search_text) if vector is not None else None
     kw = keywords(analysis, index.lexicon, index.df, len(index.chunks))
-    X = compute(FeatureContext(analysis, kw, retrieved.query_vector), cands, passages)
-    return Gathered(cands, passages, X, kw, ruled_out)
+    X = compute(FeatureContext(analysis, kw, vector, metric_words(analysis, index.lexicon)), cands, passages)
+    return Gathered(cands, passages, X, kw, ruled_out, vector)
 
 
 def name_city_once(parts: list[Part]) -> list[Part]:
@@ -184,9 +193,9 @@ class ExtractiveAnswerer:
         passage_rules, candidate_rules = constraints.for_question(analysis, self.paraphrasable, self.index.article_text)
         g = gather(self.index, analysis, retrieved, self.depth, passage_rules)
         cands, passages, X, kw = g.candidates, g.passages, g.features, g.keywords
-        scores = self.selector.score(X)
+        scores = self.selector.rank(X)
         if self.support_weight and len(cands):
-            ctx = FeatureContext(analysis, kw, retrieved.query_vector)
+            ctx = FeatureContext(analysis, kw, g.query_vector)
             scores = scores + self.support_weight * answer_support(ctx, cands, passages)
         reasons = []
         for c in cands:
@@ -206,7 +215,7 @@ class ExtractiveAnswerer:
             best = int(np.argmax(ev.scores))
             return Draft(refused=True, reason=ev.reasons[best])
         best = ranked[0]
-        confidence = float(ev.scores[best])
+        confidence = self.selector.confidence(ev.features[ranked], ev.scores[ranked])
         if confidence < self.refuse_below:
             return Draft(refused=True, reason="相关段落与问题不够吻合", confidence=round(confidence, 4))
         if analysis.answer_kind == "how":
@@ -240,7 +249,8 @@ class ExtractiveAnswerer:
         out: list[Part] = []
         quoted = "".join(p.text for p in parts)
         for i in ranked[1:12]:
-            if len(out) >= 2 or float(ev.scores[i]) < max(self.refuse_below, 0.5 * top):
+            # Within e (≈ 2.7×) of the best on the ranker's log-odds-like scale.
+            if len(out) >= 2 or float(ev.scores[i]) < top - NEAR_BEST:
                 break
             text = self._quote(ev, i)
             c = ev.candidates[i]
@@ -249,7 +259,7 @@ class ExtractiveAnswerer:
             longer = [p for p in parts + out if p.text in text and p.hit == ev.passages[c.hit].position]
             same_sentence = any((c.hit, c.sentence) == (ev.candidates[j].hit, ev.candidates[j].sentence) for j in chosen)
             typed = ev.features[i, _COL["type_match"]] > 0
-            new_words = [k for k in kw if k in ev.text(i) and k not in quoted]
+            new_words = [k for k in kw if k in ev.text(i).lower() and k not in quoted.lower()]
             if typed and (new_words or (analysis.list_intent and same_sentence)):
                 part = self._part(ev, i)
                 if longer:  # the new quote runs on from an earlier one (same sentence): it replaces it

@@ -21,7 +21,8 @@ import numpy as np
 from assistant.candidates import Candidate, Passage
 from assistant.query import ANSWER_KINDS, QueryAnalysis, question_words
 from assistant.retrieval import mentions, period_match
-from index.figures import find_figures, supported
+from index.cleaning import fold_width
+from index.figures import find_figures, supported, units
 from index.gazetteer import gazetteer
 from index.lexicon import STOPWORDS, Lexicon
 from index.periods import find_periods
@@ -31,7 +32,7 @@ FEATURES = (
     "e5_clause", "e5_clause_gap", "e5_sent", "e5_sent_gap", "e5_neighbour", "e5_passage",
     # lexical
     "cov_clause", "cov_window", "cov_sent", "cov_passage", "cov_clause_gap", "cov_sent_gap",
-    "bigram_clause", "bigram_sent", "novelty", "rare_in_sent", "term_dist",
+    "bigram_clause", "bigram_sent", "novelty", "rare_in_sent", "rare3_sent", "rare3_passage", "term_dist",
     # shape and position
     "clause_len", "clause_pos", "clause_last", "sent_pos", "is_question",
     # retrieval
@@ -41,19 +42,27 @@ FEATURES = (
     "has_person", "has_place", "has_org", "has_time", "has_proper", "has_figure", "has_unit_figure",
     "type_match", "type_match_sent", "type_match_neighbour",
     # constraints as evidence
-    "place_ok", "period_match", "numbers_ok", "numbers_in_sent", "terms_in_passage",
+    "place_ok", "period_match", "numbers_ok", "numbers_in_sent", "terms_in_passage", "metric_clause", "metric_window",
     # the question as a whole
     "q_keywords", "q_len", "best_cov_sent", "best_e5_clause",
 )
-FEATURES_VERSION = f"features/2:{len(FEATURES)}"
+FEATURES_VERSION = f"features/4:{len(FEATURES)}"
 CJK_RE = re.compile("[\u4e00-\u9fff]")
 _KIND_INDEX = {k: i for i, k in enumerate(ANSWER_KINDS)}
 
 
 @lru_cache(maxsize=1)
 def _question_tokens() -> frozenset[str]:
-    """Words that say what is asked rather than what it is about (多少, 哪些, 什么 …)."""
-    return frozenset(w for w, _ in question_words()) | frozenset("有 是 了 呢 吗 那 那么 该 此 其 它 一共 共 总共 分别 具体 主要".split())
+    """Words that say what is asked rather than what it is about: question words (多少, 哪些, 什么 …)
+    and one-character measure words, which only follow them (「多少个」「几家」)."""
+    return frozenset(w for w, _ in question_words()) | frozenset(u for u in units().units if len(u) == 1)
+
+
+def analysis_of(question: str) -> QueryAnalysis:
+    """``assistant.query.analyse`` (for doctests)."""
+    from assistant.query import analyse
+
+    return analyse(question)
 
 
 def own_text(analysis: QueryAnalysis) -> str:
@@ -66,9 +75,9 @@ def own_text(analysis: QueryAnalysis) -> str:
 def keywords(analysis: QueryAnalysis, lexicon: Lexicon, df: Callable[[str], int], n_docs: int) -> dict[str, float]:
     """Content tokens of the question with IDF weights over the index.
 
-    Question words, stopwords and words the corpus never uses are dropped.  Of a follow-up, only
-    its own words count: the words carried from earlier turns found the passages, but in
-    「那开工了多少个？」 it is 开工, not the earlier 签约, that picks the clause.
+    Question words, stopwords and words the corpus never uses are dropped.  Of a follow-up only
+    its own words count (``own_text``): the words carried from earlier turns found the passages,
+    but in 「那开工了多少个？」 it is 开工, not the earlier 签约, that picks the clause.
     """
     n = max(n_docs, 1)
     own = own_text(analysis)
@@ -89,11 +98,50 @@ class FeatureContext:
     analysis: QueryAnalysis
     keywords: dict[str, float]
     query_vector: np.ndarray | None = None
+    metric: tuple[str, ...] = ()  # what a figure question measures (``metric_words``)
     extra: dict = field(default_factory=dict)
 
 
+_ASK_RE = re.compile(r"多少|几|多大|多高|多长|多久|多远|多重")
+
+
+def metric_words(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ...]:
+    """The nouns a figure question asks the figure of: the nearest before its question word and the
+    first after it, in the same clause (「货物吞吐量是多少万吨」 → 吞吐量; 「省下了多少初始成本」 → 企业, 成本).
+
+    >>> metric_words(analysis_of("2022年周口中心港的货物吞吐量是多少万吨？"), Lexicon.empty())
+    ('吞吐量',)
+    """
+    if analysis.answer_kind != "number":
+        return ()
+    text = own_text(analysis)
+    asks = list(_ASK_RE.finditer(text))
+    if not asks:
+        return ()
+    ask = asks[-1]
+    start = max(text.rfind(p, 0, ask.start()) for p in "，,；;？?") + 1
+    end = min([i for i in (text.find(p, ask.end()) for p in "，,；;？?") if i >= 0] or [len(text)])
+    skip = _question_tokens() | STOPWORDS
+    before, after, pos = [], [], start
+    for word, flag in lexicon.tagged(text[start:end]):
+        at = pos
+        pos += len(word)
+        if flag[:1] not in ("n", "v") or flag in ("vd",) or word in skip or len(word) < 2:
+            continue
+        if flag[:1] == "v" and flag != "vn":
+            continue
+        (before if at < ask.start() else after).append(word)
+    return tuple(dict.fromkeys(([before[-1]] if before else []) + after[:1]))
+
+
 def _coverage(weights: dict[str, float], total: float, text: str) -> float:
+    """IDF-weighted share of the question's words in ``text`` (already ``_folded``)."""
     return sum(w for k, w in weights.items() if k in text) / total if total else 0.0
+
+
+def _folded(text: str) -> str:
+    """As the tokenizer sees text: lower-cased, widths folded (「GDP」 is the token 「gdp」)."""
+    return fold_width(text).lower()
 
 
 def _bigrams(text: str) -> set[str]:
@@ -168,10 +216,11 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
     kw = ctx.keywords
     total = sum(kw.values())
     rare = max(kw, key=lambda k: (kw[k], k)) if kw else ""
+    # The question's three most specific words (「基金」「工业投资」): an answer usually says them.
+    rare3 = [k for k in sorted(kw, key=lambda k: (-kw[k], k)) if not any(k in o and k != o for o in kw)][:3]
     question = a.question
-    own = own_text(a)  # a follow-up's own words decide, as for the keywords
-    q_bigrams = _bigrams(own)
-    q_chars = set(own)
+    q_bigrams = _bigrams(a.search_text)
+    q_chars = set(a.search_text)
     typer = _Typer(a, a.search_text)
     q = ctx.query_vector
     top_score = max((p.hit.score for p in passages), default=0.0) or 1.0
@@ -193,7 +242,7 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
         place_ok = float(all(_place_ok(p, pl) for pl in a.places)) if a.places else np.nan
         numbers_ok = float(all(supported(n, chunk.text) for n in a.numbers)) if a.numbers else np.nan
         terms_in = sum(t in scope for t in a.terms) / len(a.terms) if a.terms else np.nan
-        passage_info.append((ents, _coverage(kw, total, scope), place_ok, numbers_ok, terms_in))
+        passage_info.append((ents, _coverage(kw, total, _folded(scope)), place_ok, numbers_ok, terms_in))
 
     # Sentence-level aggregates per (hit, sentence).
     sent_text: dict[tuple[int, int], str] = {}
@@ -220,6 +269,9 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
             passage_sim.append(p.hit.scores.get("dense", np.nan))
 
     texts = [passages[c.hit].hit.chunk.text[c.start : c.end] for c in cands]
+    folded = [_folded(t) for t in texts]
+    sent_folded = {key: _folded(f"{passages[key[0]].hit.chunk.item}\n{t}") for key, t in sent_text.items()}
+    passage_folded = [_folded(f"{p.hit.chunk.context}\n{p.hit.chunk.text}") for p in passages]
     by_sentence: dict[tuple[int, int], list[int]] = {}
     for i, c in enumerate(cands):
         by_sentence.setdefault((c.hit, c.sentence), []).append(i)
@@ -232,7 +284,7 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
     # Clause positions of the rarest keyword in each passage, for the distance feature.
     rare_at: dict[int, list[int]] = {}
     for i, c in enumerate(cands):
-        if rare and rare in texts[i]:
+        if rare and rare in folded[i]:
             rare_at.setdefault(c.hit, []).append(i)
 
     for i, c in enumerate(cands):
@@ -242,7 +294,7 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
         text, sentence = texts[i], sent_text[key]
         idx = by_sentence[key]
         pos = idx.index(i)
-        window = "".join(texts[j] for j in idx[max(0, pos - 1) : pos + 2])
+        window = "".join(folded[j] for j in idx[max(0, pos - 1) : pos + 2])
         row = X[i]
         sims = clause_sims[c.hit]
         if sims is not None and c.row >= 0:
@@ -251,16 +303,19 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
             row[col["e5_neighbour"]] = max(neighbours) if neighbours else np.nan
         row[col["e5_sent"]] = sent_sim.get(key, np.nan)
         row[col["e5_passage"]] = passage_sim[c.hit]
-        row[col["cov_clause"]] = _coverage(kw, total, text)
+        row[col["cov_clause"]] = _coverage(kw, total, folded[i])
         row[col["cov_window"]] = _coverage(kw, total, window)
-        row[col["cov_sent"]] = _coverage(kw, total, f"{chunk.item}\n{sentence}")
+        row[col["cov_sent"]] = _coverage(kw, total, sent_folded[key])
         row[col["cov_passage"]] = passage_info[c.hit][1]
         cb = _bigrams(text)
         row[col["bigram_clause"]] = len(cb & q_bigrams) / len(q_bigrams) if q_bigrams else 0.0
         row[col["bigram_sent"]] = len(_bigrams(sentence) & q_bigrams) / len(q_bigrams) if q_bigrams else 0.0
         chars = CJK_RE.findall(text)
         row[col["novelty"]] = sum(ch not in q_chars for ch in chars) / len(chars) if chars else 0.0
-        row[col["rare_in_sent"]] = float(bool(rare) and rare in sentence)
+        row[col["rare_in_sent"]] = float(bool(rare) and rare in _folded(sentence))
+        if rare3:
+            row[col["rare3_sent"]] = sum(k in sent_folded[key] for k in rare3) / len(rare3)
+            row[col["rare3_passage"]] = sum(k in passage_folded[c.hit] for k in rare3) / len(rare3)
         if rare_at.get(c.hit):
             row[col["term_dist"]] = min(min(abs(j - i) for j in rare_at[c.hit]), 10)
         row[col["clause_len"]] = len(text)
@@ -285,6 +340,9 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
         if a.numbers:
             row[col["numbers_in_sent"]] = sum(supported(n, sentence) for n in a.numbers) / len(a.numbers)
         row[col["terms_in_passage"]] = passage_info[c.hit][4]
+        if ctx.metric:
+            row[col["metric_clause"]] = sum(m in folded[i] for m in ctx.metric) / len(ctx.metric)
+            row[col["metric_window"]] = sum(m in window for m in ctx.metric) / len(ctx.metric)
         row[col["q_keywords"]] = len(kw)
         row[col["q_len"]] = len(question)
     for name in ANSWER_KINDS:  # one-hot: the other kinds are 0, not unknown

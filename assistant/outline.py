@@ -12,14 +12,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from index.datafiles import read_tsv
 from index.types import Chunk
 
 CN_DIGITS = "一二三四五六七八九十"
 # Words that only say "which section" or "how many items", never what an item is about.
-GENERIC = frozenset(
-    "工作 举措 措施 计划 打算 安排 部署 条 几条 哪三条 哪几条 方面 几个方面 主要 内容 要点 概括 总结 列出 列举 分别 "
-    "有些 开发区 简报 这份 文章 提出 提到 写 讲 做 怎么做 干 下步".split()
-)
+GENERIC = frozenset(w for _, (w, _p) in read_tsv("assistant", "data/outline_words.tsv", 2))
 ORDINAL_RE = re.compile(r"第([一二三四五六七八九十])(?:条|点|项|个方面|方面)")
 COUNT_RE = re.compile(r"^[哪几多少第一二三四五六七八九十两]+[条点项个]?$")
 

@@ -51,6 +51,8 @@ class QueryAnalysis:
     latin: tuple[str, ...] = ()  # Latin words of a Chinese question with no glossary entry (GDP)
     per: tuple[str, ...] = ()  # 「每亩…多少」: the figure must be stated per 亩
     english: bool = False
+    time_granularity: str = ""  # day | month | year when a time question names it (哪天, 几月, 哪一年)
+    carried_terms: tuple[str, ...] = ()  # a follow-up's subject terms carried from earlier turns (「那它…」)
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -163,8 +165,13 @@ def find_places(text: str) -> tuple[AskedPlace, ...]:
 
 
 def answer_kind(question: str) -> str:
-    """The kind of answer a question asks for: the last question word decides (Chinese puts the
-    asked word late: 「和几位合伙人成立了什么公司」 asks for a company).
+    """The kind of answer a question asks for (see ``asked``)."""
+    return asked(question)[0]
+
+
+def asked(question: str) -> tuple[str, str]:
+    """(answer kind, time granularity): the last question word decides (Chinese puts the asked
+    word late: 「和几位合伙人成立了什么公司」 asks for a company).
 
     >>> [answer_kind(q) for q in ("谁枪击了安倍晋三？", "签约投资额是多少？", "有哪些项目？", "哪家公司运营？",
     ...                            "是怎么优化营商环境的？", "哪一年设立的？", "主攻方向是什么？")]
@@ -191,14 +198,15 @@ def answer_kind(question: str) -> str:
         # 「吕梁市开发区签约投资额？」: ends with what a figure measures (unit_hints.tsv).
         if not kind and any(word in tail[-5:] for word, _ in unit_hints()):
             kind = "number"
-        return kind or "entity"
-    kind = best[2]
+        kind, _, grain = (kind or "entity").partition(":")
+        return kind, grain
+    kind, _, grain = best[2].partition(":")
     # 「哪几个专业镇」 asks for names; 「有几个专业镇」 for a count.
     if kind == "number" and re.search(r"哪几|哪些", lowered):
-        return "list"
+        return "list", ""
     if kind == "list" and re.search(r"(?<!哪)几[个家项条名台]|多少", lowered):
-        return "number"
-    return kind
+        return "number", ""
+    return kind, grain
 
 
 def expected_units(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -318,7 +326,7 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
         if t not in kept and not any(t in k for k in kept):
             kept.append(t)
 
-    kind = answer_kind(combined)
+    kind, grain = asked(combined)
     unit_names, kinds = expected_units(combined) if kind == "number" else ((), ())
     exact = BOUND_RE.sub(" ", text)
     # Only figures written in digits are constraints: 「哪两个中试基地」「三大计划」 count the answer's
@@ -343,4 +351,5 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
         latin=latin,
         per=per_units(text) if kind == "number" else (),
         english=english,
+        time_granularity=grain,
     )

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant.selector import SelectorError
 from evals.datasets import REPO, SHARED_DATASETS, DatasetError, resolve
 from evals.runner import CONFIG_NAMES, PRIMARY, evaluate
 from index.errors import BulletinIndexError
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="choose the refusal threshold on several dev sets at once")
     c.add_argument("--dataset", action="append", help="dataset(s) (default: bulletins, holdout, zone-dev, rgb-zh)")
     c.add_argument("--report", type=Path, default=REPO / "evals" / "reports" / "calibration.md")
-    c.add_argument("--support-weights", default="0,0.1,0.2,0.3", help="answer-support weights to try (comma-separated)")
+    c.add_argument("--support-weights", default="0,0.5,1,2", help="answer-support weights to try (comma-separated)")
     c.add_argument("--quiet", action="store_true")
     f = sub.add_parser("import-feedback", help="turn 「答案有误」 feedback into eval cases to review")
     f.add_argument("--feedback", type=Path, help="feedback JSONL (default: BULLETIN_DATA_DIR/feedback.jsonl)")
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"report: {write(data, args.report_dir)}")
         return 0
-    except (DatasetError, BulletinIndexError, FileNotFoundError) as exc:
+    except (DatasetError, BulletinIndexError, SelectorError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

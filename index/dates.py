@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from index.cleaning import fold_width
 
-# 「2023-07-12 19:59，正文：」「2023-08-16 18:24:57,正文:」: a news feed's timestamp before the body.
-NEWS_HEADER_RE = re.compile(
-    r"^\s*(?P<y>(?:19|20)\d{2})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*[，,]?\s*正文\s*[:：]\s*"
-)
+# 「2023-07-12 19:59，正文：」「http://… 2023年07月29日 14:10 来源：中新网广东，正文：」: a news feed's
+# header (site, time, source) before the body, which starts after 「正文：」.
+NEWS_HEADER_RE = re.compile(r"^(?P<head>[^。！？\n]{0,160}?)正文\s*[:：]\s*")
+HEADER_DATE_RE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})")
 # A header line of its own: 「2024年5月20日」, 「（2024年5月20日）」, 「2024年第5期」, 「第5期」.
 HEADER_LINE_RE = re.compile(
     r"^[\s（(]*(?:(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日|(?P<iy>(?:19|20)\d{2})\s*年\s*第\s*(?P<n>\d{1,3})\s*期"
@@ -51,13 +51,16 @@ def strip_news_header(raw: str) -> tuple[str, str]:
 
     >>> strip_news_header("2023-07-12 19:59，正文：1、中国上市公司500强发布")
     ('1、中国上市公司500强发布', '2023-07-12')
-    >>> strip_news_header("太原市按照省委部署")
-    ('太原市按照省委部署', '')
+    >>> strip_news_header("http://www.gd.chinanews.com    2023年07月29日 14:10    来源：中新网广东，正文：中新网广东新闻")
+    ('中新网广东新闻', '2023-07-29')
+    >>> strip_news_header("太原市按照省委部署"), strip_news_header("，正文：中新社广州8月10日电")
+    (('太原市按照省委部署', ''), ('中新社广州8月10日电', ''))
     """
-    m = NEWS_HEADER_RE.match(fold_width(raw[:80]))
+    m = NEWS_HEADER_RE.match(fold_width(raw[:200]))
     if not m:
         return raw, ""
-    return raw[m.end() :], _iso(m.group("y"), m.group("m"), m.group("d"))
+    d = HEADER_DATE_RE.search(m.group("head"))
+    return raw[m.end() :], _iso(d.group("y"), d.group("m"), d.group("d")) if d else ""
 
 
 def header_line(line: str) -> tuple[str, str] | None:

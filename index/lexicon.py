@@ -31,11 +31,7 @@ ZONE_SUFFIXES = ("高新技术产业开发区", "经济技术开发区", "高新
 _ZONE_SUFFIX_RE = re.compile("|".join(map(re.escape, ZONE_SUFFIXES)))
 
 
-STOPWORDS = frozenset(
-    """的 了 和 与 及 等 是 在 对 为 以 将 把 被 并 或 也 都 就 而 之 其 该 这 那 有 着 于 从 向 由 由于
-    吗 呢 啊 吧 呀 么 多少 什么 哪些 哪个 哪 怎么 怎样 如何 是否 请问 一下 请 问 几 情况 相关 关于 具体
-    告诉 我 你 他 们 要 能 会 可以 一个 哪家 谁 多 少 啥 咋 了解 介绍 一共 共 总共 分别 主要 工作 今年 其中""".split()
-)
+STOPWORDS = frozenset(w for _, (w, _p) in read_tsv("index", "data/stopwords.tsv", 2))
 _PUNCT = re.compile(rf"^[^0-9A-Za-z{CJK}]+$")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,16})[”\"]")
 _BOOK = re.compile(r"《([^》]{2,40})》")
@@ -176,6 +172,11 @@ class Lexicon:
         tagger = _pos_tagger(self._words)
         words = {w for w, flag in tagger.cut(text) if flag[:1] in ("n", "x", "e", "j") and w.strip() and not _PUNCT.match(w)}
         return words | {t for w in words for t in self.tokenize(w) if t in w}
+
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """(word, jieba part of speech) of ``text`` in order (widths folded, lower-cased)."""
+        text = fold_width(text).lower()
+        return [(w, flag) for w, flag in _pos_tagger(self._words).cut(text) if w.strip()]
 
     def tokenize(self, text: str) -> list[str]:
         """Search tokens: words, their sub-words (jieba search mode) and alias canonical forms.

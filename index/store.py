@@ -18,7 +18,7 @@ from index.catalog import Catalog
 from index.chroma_store import ChromaStore
 from index.chunking import chunker_version
 from index.embedding import Embedder, canonical_model_name, make_embedder
-from index.errors import IndexMismatchError, IndexNotBuiltError
+from index.errors import BulletinIndexError, IndexMismatchError, IndexNotBuiltError
 from index.keyword import BM25Index
 from index.lexicon import Lexicon
 from index.types import Chunk
@@ -58,6 +58,20 @@ class Filter:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What a health check needs of the index (the details are for operators, not the public)."""
+
+    built: bool
+    chunks: int
+    sources: int
+    generation: int
+    embed_model: str | None
+    store: str  # the Chroma server URL or the embedded store's folder
+    store_reachable: bool
+    problems: tuple[str, ...] = ()
 
 
 class BulletinIndex:
@@ -274,6 +288,31 @@ class BulletinIndex:
         chunks = self.chunks
         allow: Callable[[str], bool] | None = (lambda cid: flt.matches(chunks[cid])) if flt else None
         return self._keyword.search(self.lexicon.tokenize(query), k, allow)
+
+    def health(self) -> IndexHealth:
+        problems: list[str] = []
+        built, chunks, sources, model = False, 0, 0, None
+        try:
+            built = self.is_built()
+            chunks = len(self.chunks)
+            sources = len(self.catalog.sources())
+            model = self.catalog.meta().get("embed_model")
+            self.check()
+        except BulletinIndexError as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # a corrupt catalog must not take the health check down with it
+            problems.append(f"index unreadable: {exc}")
+        if not built or not chunks:
+            problems.append("the index is empty: build it with `python -m index build`")
+        try:
+            reachable = bool(self.dense_store.heartbeat())
+        except Exception as exc:
+            reachable = False
+            problems.append(f"store: {exc}")
+        if not reachable:
+            problems.append("the vector store does not answer its heartbeat")
+        return IndexHealth(built, chunks, sources, self.catalog.generation, model,
+                           self.settings.chroma_url or str(self.settings.chroma_path), reachable, tuple(problems))
 
     def stats(self) -> dict[str, Any]:
         meta = self.catalog.meta()

@@ -8,9 +8,11 @@ requests in time (``settings.request_timeout_s``).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
@@ -30,7 +32,8 @@ from assistant.chain import BulletinAssistant
 from assistant.turn import InvalidQuestionError, QuestionTooLongError, validate_question
 from index.errors import BulletinIndexError, IndexNotBuiltError, StoreUnavailableError
 from web.errors import ApiError, error_response
-from web.ratelimit import SlidingWindowLimiter
+from web.feedback import record_feedback
+from web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class Services:
 
     settings: Any
     assistant: BulletinAssistant
-    limiter: SlidingWindowLimiter
+    limiter: RateLimiter
     executor: ThreadPoolExecutor
 
 
@@ -83,6 +86,28 @@ class AskRequest(BaseModel):
     )
     city: Text | None = Field(None, max_length=40, description="only passages of this city, e.g. 吕梁市")
     k: int | None = Field(None, ge=1, le=20, description="how many passages to use (default: settings.top_k)")
+
+
+class FeedbackCitation(BaseModel):
+    n: int | None = None
+    chunk_id: str = Field("", max_length=80)
+    text: Text = Field("", max_length=MAX_TURN_CHARS)
+
+
+class FeedbackIn(BaseModel):
+    """「答案有误」 from the widget: what was asked, what was answered, and optionally the right answer."""
+
+    question: Text = Field(..., description="the question the answer was for")
+    history: list[Text | HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
+    answer: Text = Field("", max_length=MAX_TURN_CHARS, description="the answer text that was wrong")
+    refused: bool = False
+    citations: list[FeedbackCitation] = Field(default_factory=list, max_length=20)
+    correction: Text | None = Field(None, max_length=2000, description="the right answer, if the reader knows it")
+
+
+class FeedbackOut(BaseModel):
+    ok: bool = True
+    message: str = "已记录，谢谢指正 (recorded)"
 
 
 class CitationOut(BaseModel):
@@ -147,16 +172,30 @@ class SourceOut(BaseModel):
     context: list[ContextPassage] = Field(description="passages of the same article, in order")
 
 
+class HealthDetails(BaseModel):
+    """Only for a request carrying the admin token: paths, models and backends are not public."""
+
+    store: str
+    data_dir: str
+    embed_model: str | None
+    selector: str | None
+    llm_model: str | None = None
+    worker: int = Field(0, description="process id of the worker that answered (python app.py --workers N)")
+    rate_limit_storage: str = ""
+    problems: list[str] = []
+
+
 class HealthOut(BaseModel):
-    ok: bool
+    ok: bool = Field(..., description="ready to answer: index built and readable, store reachable, models warm")
+    ready: bool = Field(..., description="the models are loaded (the first answer is as fast as the tenth)")
     index_built: bool
     chunks: int
-    embed_model: str | None
-    store: str
+    sources: int
+    generation: int
     store_reachable: bool
     llm_configured: bool
-    llm_model: str | None = None
-    problems: list[str] = []
+    problems: int = Field(0, description="how many problems were found (their text: with the admin token)")
+    details: HealthDetails | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -187,17 +226,20 @@ def check_question(question: str, max_chars: int) -> str:
         raise ApiError(exc.status, exc.code, str(exc)) from None
 
 
-def _error_for(exc: BaseException) -> ApiError:
+def _error_for(exc: BaseException, admin: bool = False) -> ApiError:
+    """The JSON error of an exception.  Index and store errors name paths and URLs: those details
+    go only to a request carrying the admin token."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, InvalidQuestionError):
         return ApiError(exc.status, exc.code, str(exc))
+    detail = f": {exc}" if admin else ""
     if isinstance(exc, IndexNotBuiltError):
-        return ApiError(503, "index_not_built", f"索引尚未建立 (the index is not built): {exc}")
+        return ApiError(503, "index_not_built", f"索引尚未建立 (the index is not built){detail}")
     if isinstance(exc, StoreUnavailableError):
-        return ApiError(503, "store_unavailable", f"向量库不可用 (the vector store is unavailable): {exc}")
+        return ApiError(503, "store_unavailable", f"向量库暂时不可用，请稍后再试 (the vector store is unavailable){detail}")
     if isinstance(exc, BulletinIndexError):
-        return ApiError(503, "index_error", str(exc))
+        return ApiError(503, "index_error", f"索引暂时不可用 (the index is unavailable){detail}")
     log.exception("answering failed", exc_info=exc)
     return ApiError(500, "internal_error", "回答时出错，请稍后再试 (internal error while answering)")
 
@@ -245,7 +287,7 @@ def build_router(svc: Services) -> APIRouter:
 
     @router.post("/ask", response_model=AnswerOut, responses=ERRORS, summary="Answer a question (JSON)",
                  dependencies=[Depends(rate_limit)])
-    async def ask(body: AskRequest) -> JSONResponse:
+    async def ask(body: AskRequest, request: Request) -> JSONResponse:
         args = prepare(body)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(svc.executor, lambda: svc.assistant.ask(**args))
@@ -254,7 +296,7 @@ def build_router(svc: Services) -> APIRouter:
         except TimeoutError:
             raise _timeout_error(settings.request_timeout_s) from None
         except Exception as exc:
-            raise _error_for(exc) from exc
+            raise _error_for(exc, is_admin(request, settings)) from exc
         return JSONResponse(answer.to_json())
 
     @router.post(
@@ -275,7 +317,7 @@ def build_router(svc: Services) -> APIRouter:
             stream.cancel()
             raise _timeout_error(settings.request_timeout_s) from None
         except Exception as exc:
-            raise _error_for(exc) from exc
+            raise _error_for(exc, is_admin(request, settings)) from exc
 
         async def events() -> AsyncIterator[bytes]:
             item = first
@@ -285,24 +327,40 @@ def build_router(svc: Services) -> APIRouter:
                         yield event
                     if item.answer is not None:
                         return
-                    if await request.is_disconnected():
-                        return
-                    try:
-                        item = await stream.next(deadline)
-                    except TimeoutError:
-                        err = _timeout_error(settings.request_timeout_s)
-                        yield sse("error", {"error": err.code, "message": err.message})
-                        return
-                    except Exception as exc:
-                        err = _error_for(exc)
-                        yield sse("error", {"error": err.code, "message": err.message})
-                        return
+                    while True:  # the next piece; a comment every sse_keepalive_s so proxies keep the stream open
+                        if await request.is_disconnected():
+                            return
+                        try:
+                            item = await stream.next(min(deadline, time.monotonic() + settings.sse_keepalive_s))
+                            break
+                        except TimeoutError:
+                            if time.monotonic() < deadline:
+                                yield b": keep-alive\n\n"
+                                continue
+                            err = _timeout_error(settings.request_timeout_s)
+                            yield sse("error", {"error": err.code, "message": err.message})
+                            return
+                        except Exception as exc:
+                            err = _error_for(exc, is_admin(request, settings))
+                            yield sse("error", {"error": err.code, "message": err.message})
+                            return
                 yield sse("error", {"error": "internal_error", "message": "回答中断 (the answer stream ended early)"})
             finally:
                 stream.cancel()
 
         return StreamingResponse(events(), media_type="text/event-stream; charset=utf-8",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @router.post("/feedback", response_model=FeedbackOut, responses=ERRORS, summary="Report a wrong answer (「答案有误」)",
+                 dependencies=[Depends(rate_limit)])
+    async def feedback(body: FeedbackIn) -> FeedbackOut:
+        # The same file as the chat's button; `python -m evals import-feedback` turns it into eval cases.
+        question = check_question(body.question, settings.max_question_chars)
+        history = [t if isinstance(t, str) else t.model_dump() for t in body.history]
+        answer = {"answer": body.answer, "refused": body.refused, "citations": [c.model_dump() for c in body.citations]}
+        await asyncio.get_running_loop().run_in_executor(
+            None, record_feedback, settings.feedback_path, question, history, answer, body.correction)
+        return FeedbackOut()
 
     @router.get("/sources/{chunk_id}", response_model=SourceOut, responses={404: {"model": ErrorOut}},
                 summary="A cited passage with its article context")
@@ -312,14 +370,11 @@ def build_router(svc: Services) -> APIRouter:
     ) -> SourceOut:
         # Ids are looked up in the committed chunks of this index (never used as a file path): anything
         # else — another collection's id, a path, a 10k-character string — is simply not there.
-        chunks = svc.assistant.index.chunks
-        chunk = chunks.get(chunk_id) if len(chunk_id) <= MAX_CHUNK_ID_CHARS else None
+        index = svc.assistant.index
+        chunk = index.chunk(chunk_id) if len(chunk_id) <= MAX_CHUNK_ID_CHARS else None
         if chunk is None:
             raise _unknown_passage(chunk_id)
-        article = sorted(
-            (c for c in chunks.values() if c.source == chunk.source and c.article_index == chunk.article_index),
-            key=lambda c: (c.start, c.end, c.id),
-        )
+        article = index.article(chunk_id)  # a lookup (grouped once per index generation), not a scan
         if window:
             pos = next(i for i, c in enumerate(article) if c.id == chunk.id)
             article = article[max(pos - window, 0): pos + window + 1]
@@ -332,15 +387,15 @@ def build_router(svc: Services) -> APIRouter:
         )
 
     @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, summary="Readiness")
-    async def health() -> JSONResponse:
+    async def health(request: Request) -> JSONResponse:
+        admin = is_admin(request, settings)
         loop = asyncio.get_running_loop()
         try:
-            report = await asyncio.wait_for(loop.run_in_executor(None, health_report, svc), 10)
+            report = await asyncio.wait_for(loop.run_in_executor(None, health_report, svc, admin), 10)
         except TimeoutError:
-            report = HealthOut(ok=False, index_built=False, chunks=0, embed_model=None, store="?",
-                               store_reachable=False, llm_configured=settings.llm_enabled,
-                               problems=["health check timed out"])
-        return JSONResponse(report.model_dump(), status_code=200 if report.ok else 503)
+            report = HealthOut(ok=False, ready=svc.assistant.ready, index_built=False, chunks=0, sources=0, generation=0,
+                               store_reachable=False, llm_configured=settings.llm_enabled, problems=1)
+        return JSONResponse(report.model_dump(exclude_none=True), status_code=200 if report.ok else 503)
 
     @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     async def unknown(rest: str, request: Request) -> JSONResponse:
@@ -348,42 +403,43 @@ def build_router(svc: Services) -> APIRouter:
             # An id holding "/" (「../../etc/passwd」, 「..%2F..」) misses the {chunk_id} route: no such passage either.
             exc = _unknown_passage(rest[len("sources/"):])
             return error_response(exc.status, exc.code, exc.message)
-        if rest.strip("/") in ("ask", "ask/stream", "health") or rest.startswith("sources/"):
+        if rest.strip("/") in ("ask", "ask/stream", "health", "feedback") or rest.startswith("sources/"):
             return error_response(405, "method_not_allowed", f"/api/{rest} 不支持 {request.method} 方法 (method not allowed)")
         return error_response(404, "not_found", f"没有这个接口 /api/{rest[:100]} (no such endpoint); see /docs")
 
     return router
 
 
-def health_report(svc: Services) -> HealthOut:
+def health_report(svc: Services, admin: bool = False) -> HealthOut:
     settings = svc.settings
-    index = svc.assistant.index
-    problems: list[str] = []
-    built, chunks, model = False, 0, None
-    try:
-        built = index.is_built()
-        chunks = len(index.chunks)
-        model = index.catalog.meta().get("embed_model")
-        index.check()
-    except BulletinIndexError as exc:
-        problems.append(str(exc))
-    except Exception as exc:
-        problems.append(f"index unreadable: {exc}")
-    if not built or not chunks:
-        problems.append("the index is empty: build it with `python -m index build`")
-    try:
-        reachable = bool(index.dense_store.heartbeat())
-    except Exception as exc:
-        reachable = False
-        problems.append(f"store: {exc}")
-    if not reachable:
-        problems.append("the vector store does not answer its heartbeat")
+    h = svc.assistant.index.health()
+    problems = list(h.problems)
+    if not svc.assistant.ready:
+        problems.append("warming up: the models are loading")
+    details = None
+    if admin:
+        selector = getattr(getattr(svc.assistant, "extractive", None), "selector", None)
+        details = HealthDetails(store=h.store, data_dir=str(settings.data_dir), embed_model=h.embed_model,
+                                selector=getattr(selector, "version", None),
+                                llm_model=settings.llm_model if settings.llm_enabled else None, worker=os.getpid(),
+                                rate_limit_storage=settings.rate_limit_storage, problems=problems)
     return HealthOut(
-        ok=not problems, index_built=built, chunks=chunks, embed_model=model,
-        store=settings.chroma_url or str(settings.chroma_path), store_reachable=reachable,
-        llm_configured=bool(settings.llm_enabled), llm_model=settings.llm_model if settings.llm_enabled else None,
-        problems=problems,
+        ok=not problems, ready=svc.assistant.ready, index_built=h.built, chunks=h.chunks, sources=h.sources,
+        generation=h.generation, store_reachable=h.store_reachable, llm_configured=bool(settings.llm_enabled),
+        problems=len(problems), details=details,
     )
+
+
+def is_admin(request: Request, settings: Any) -> bool:
+    """Does the request carry the admin token (``X-Admin-Token`` or ``Authorization: Bearer``)?"""
+    token = settings.admin_token
+    if not token:
+        return False
+    given = request.headers.get("x-admin-token") or ""
+    auth = request.headers.get("authorization") or ""
+    if not given and auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def _chunk_events(chunk: Any) -> Iterator[bytes]:

@@ -25,7 +25,7 @@ from assistant.turn import InvalidQuestionError, validate_question
 from web.api import LONE_SURROGATE
 from web.feedback import record_feedback
 from web.indexing import UPLOAD_TYPES, add_bulletins
-from web.ratelimit import SlidingWindowLimiter
+from web.ratelimit import RateLimiter
 from web.render import EMPTY_PANEL, answer_html, answer_message, citations_panel, esc
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,10 @@ def new_state() -> dict[str, Any]:
 class ChatHandlers:
     """Event handlers of the chat UI (plain methods; Gradio calls them, tests too)."""
 
-    def __init__(self, settings: Any, assistant: BulletinAssistant, limiter: SlidingWindowLimiter | None = None) -> None:
+    def __init__(self, settings: Any, assistant: BulletinAssistant, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
         self.assistant = assistant
-        self.limiter = limiter or SlidingWindowLimiter(settings.rate_limit_per_minute)
+        self.limiter = limiter or RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_storage)
 
     # --- chat ------------------------------------------------------------------
     def respond(self, message: str, state: dict[str, Any] | None, city: str | None, request: gr.Request | None = None):
@@ -237,7 +237,7 @@ HEAD = """
 """
 
 
-def build_chat_ui(settings: Any, assistant: BulletinAssistant, limiter: SlidingWindowLimiter | None = None,
+def build_chat_ui(settings: Any, assistant: BulletinAssistant, limiter: RateLimiter | None = None,
                   examples_path: Path | None = None) -> tuple[gr.Blocks, ChatHandlers]:
     """The Blocks app (not launched; ``app.create_app`` mounts it)."""
     from settings import REPO_ROOT

@@ -1,10 +1,16 @@
-"""The answer selector: a learned model that scores how likely a clause answers a question.
+"""The answer selector: which clause answers the question, and how sure that is.
 
-Gradient-boosted trees (LightGBM) over the general features of ``assistant.features``, trained
-on Chinese reading-comprehension data (``assistant.selector.mrc``: CMRC 2018 trial, CC BY-SA
-4.0; DRCD dev/test, CC BY-SA 3.0) by ``python -m assistant.selector train``.  The weights are
-small files in ``assistant/data/selector/`` with the feature version they were trained for; a
-mismatch is refused with the command that rebuilds them.
+Two small learned models over the general features of ``assistant.features``, trained on Chinese
+reading-comprehension data (``assistant.selector.mrc``: CMRC 2018 trial, CC BY-SA 4.0; DRCD
+dev/test, CC BY-SA 3.0) by ``python -m assistant.selector train``:
+
+* the **ranker** (LightGBM LambdaRank) orders a question's candidate clauses;
+* the **answerability** model (LightGBM, binary) reads the best clause's features and its lead
+  over the others (``group_features``) and gives the probability that it answers — the
+  no-answer score the refusal threshold is calibrated on.
+
+The weights are small files in ``assistant/data/selector/`` with the feature version they were
+trained for; a mismatch is refused with the command that rebuilds them.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import numpy as np
 from assistant.features import FEATURES, FEATURES_VERSION
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "data" / "selector"
-MODEL_FILE = "model.txt"
+RANKER_FILE = "ranker.txt"
+ANSWERABILITY_FILE = "answerability.txt"
 META_FILE = "meta.json"
+GROUP_FEATURES = ("top_score", "top_margin", "top_share", "n_candidates", *FEATURES)
 RETRAIN = "python -m assistant.selector train"
 
 
@@ -36,12 +44,34 @@ class SelectorInfo:
     trained: str
 
 
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Shares of a question's candidates (the ranker's scores are log-odds-like, not probabilities).
+
+    >>> [round(float(x), 3) for x in softmax(np.array([2.0, 0.0, 0.0]))]
+    [0.787, 0.107, 0.107]
+    """
+    if not len(scores):
+        return scores
+    e = np.exp(scores - scores.max())
+    return e / e.sum()
+
+
+def group_features(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The answerability model's input: the best candidate's score, its lead over the second, its
+    share of the question's candidates, their number, and the best candidate's own features."""
+    best = int(np.argmax(scores))
+    second = np.partition(scores, -2)[-2] if len(scores) > 1 else scores[best] - 5.0
+    head = np.array([scores[best], scores[best] - second, softmax(scores)[best], len(scores)], dtype=np.float32)
+    return np.concatenate([head, X[best]]).astype(np.float32)[None, :]
+
+
 class Selector:
-    """Scores candidate feature rows; ``score`` returns probabilities in [0, 1]."""
+    """``rank`` scores candidate rows (higher is better); ``confidence`` is the probability that the
+    best of them answers."""
 
     def __init__(self, directory: Path = WEIGHTS_DIR) -> None:
-        meta_path, model_path = directory / META_FILE, directory / MODEL_FILE
-        if not meta_path.exists() or not model_path.exists():
+        meta_path, ranker_path, answer_path = directory / META_FILE, directory / RANKER_FILE, directory / ANSWERABILITY_FILE
+        if not (meta_path.exists() and ranker_path.exists() and answer_path.exists()):
             raise SelectorError(f"no selector weights in {directory}: build them with {RETRAIN}")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("features_version") != FEATURES_VERSION or meta.get("features") != list(FEATURES):
@@ -53,18 +83,26 @@ class Selector:
 
         self.info = SelectorInfo(meta["version"], meta["features_version"], meta.get("trained", ""))
         self.meta = meta
-        self._booster = lightgbm.Booster(model_str=model_path.read_text(encoding="utf-8"))
+        self._ranker = lightgbm.Booster(model_str=ranker_path.read_text(encoding="utf-8"))
+        self._answerability = lightgbm.Booster(model_str=answer_path.read_text(encoding="utf-8"))
         self._lock = threading.Lock()
 
     @property
     def version(self) -> str:
         return self.info.version
 
-    def score(self, X: np.ndarray) -> np.ndarray:
+    def rank(self, X: np.ndarray) -> np.ndarray:
         if not len(X):
             return np.zeros(0, dtype=np.float32)
         with self._lock:  # a Booster is not documented as thread-safe for predict
-            return np.asarray(self._booster.predict(X, num_threads=1), dtype=np.float32)
+            return np.asarray(self._ranker.predict(X, num_threads=1), dtype=np.float32)
+
+    def confidence(self, X: np.ndarray, scores: np.ndarray) -> float:
+        """Probability that the best-scored of these candidates answers the question."""
+        if not len(X):
+            return 0.0
+        with self._lock:
+            return float(self._answerability.predict(group_features(X, scores), num_threads=1)[0])
 
 
 @lru_cache(maxsize=2)

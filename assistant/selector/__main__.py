@@ -29,21 +29,22 @@ def results_section(meta: dict) -> str:
         SECTION,
         "",
         f"Trained {meta['trained']} in {meta['seconds']} s (`{meta['command']}`, seed {meta['seed']}, LightGBM "
-        f"{meta['lightgbm']}, {meta['rounds']} rounds, {len(meta['features'])} features `{meta['features_version']}`), "
+        f"{meta['lightgbm']}: a LambdaRank ranker of {meta['rounds']['ranker']} rounds and an answerability model of "
+        f"{meta['rounds']['answerability']} rounds, {len(meta['features'])} features `{meta['features_version']}`), "
         f"weights `{meta['version']}`. Data: {data}. Split: {meta['split']}; {meta['groups']['train']} training and "
         f"{meta['groups']['held']} held-aside groups, {meta['rows']} candidate rows.",
         "",
-        f"Held-aside articles ({held['questions']} questions; the gold clause is among the candidates of the top "
-        f"8 retrieved passages for {held['gold_among_candidates']:.3f} of them). Clause accuracy: the top-scored "
-        "clause is the gold one; quote holds answer: the text the answerer would quote contains the gold answer.",
+        f"Held-aside articles ({held['questions']} questions; the gold clause is among the quotable candidates of the "
+        f"top 8 retrieved passages for {held['gold_among_candidates']:.3f} of them). Clause accuracy: the top-ranked "
+        "clause is the gold one; quote holds answer: the sentence the answerer would quote contains the gold answer.",
         "",
         "| scorer | clause accuracy | quote holds answer |",
         "|---|---:|---:|",
         *rows,
         "",
-        f"No-answer separation (best score with the gold paragraph retrieved vs. without it): AUC "
-        f"{held['no_answer_auc']} over {held['noanswer_groups']} no-answer groups. Spans inside the clause are not "
-        "predicted, so span EM/F1 do not apply.",
+        f"Answerability (is the best clause the gold one): AUC {held['answerability_auc']}; no-answer separation "
+        f"(gold paragraph retrieved vs. not): AUC {held['no_answer_auc']} over {held['noanswer_groups']} no-answer "
+        "groups. Spans inside the clause are not predicted, so span EM/F1 do not apply.",
         "",
     ])
 
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where the weights go (default: the shipped ones)")
     t.add_argument("--limit", type=int, help="only the first N questions (a quick check, not for shipping)")
     t.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
+    t.add_argument("--feature-cache", type=Path,
+                   help="save the training groups here, or reuse them if present (only the learner changes; not for shipping)")
     sub.add_parser("info", help="show the shipped weights' version and scores")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
-        meta = train(settings, args.out, limit=args.limit)
+        meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache)
     except (SettingsError, MRCDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,8 +7,10 @@
    the question's own paragraph that holds the gold answer is a positive; all others are negatives.
 3. Half the questions (chosen by a hash) also give a group without their own paragraph: the
    best other passages, none of which holds the answer, so "no answer here" is learned too.
-4. LightGBM fits the positives against the negatives with a fixed seed; held-aside articles
-   (15 %, split by article title) measure it.
+4. With a fixed seed, a LightGBM ranker learns to put the gold clause first among the clauses the
+   answerer may quote (those meeting the constraints), and a second model learns from the
+   ranker's best clause whether it answers (no-answer groups included).  Held-aside articles
+   (15 %, split by article title) measure both.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from assistant.extractive import gather, quote
 from assistant.features import FEATURES, FEATURES_VERSION
 from assistant.query import analyse
 from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
-from assistant.selector import META_FILE, MODEL_FILE, WEIGHTS_DIR
+from assistant.selector import ANSWERABILITY_FILE, GROUP_FEATURES, META_FILE, RANKER_FILE, WEIGHTS_DIR, group_features
 from assistant.selector.mrc import FILES, Paragraph, file_hashes, load, split_of
 from index.builder import Builder
 from index.cleaning import fold_width
@@ -39,7 +41,6 @@ COLLECTION = "selector-mrc"
 DEPTH = 8  # passages whose clauses are candidates: the answerer's depth
 SEED = 20261201
 PARAMS = {
-    "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 31,
     "min_data_in_leaf": 40,
@@ -53,7 +54,10 @@ PARAMS = {
     "num_threads": 2,
     "verbose": -1,
 }
+RANKER_PARAMS = {**PARAMS, "objective": "lambdarank", "metric": "ndcg", "eval_at": [1], "lambdarank_truncation_level": 10}
+ANSWERABILITY_PARAMS = {**PARAMS, "objective": "binary", "num_leaves": 15}
 ROUNDS = 400
+ANSWERABILITY_ROUNDS = 200
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Group:
     X: np.ndarray
     y: np.ndarray
     quotes: list[str] = field(default_factory=list)  # what the answer would quote per candidate
+    valid: np.ndarray | None = None  # candidates meeting every candidate-level constraint (what the answerer may quote)
 
 
 def write_corpus(paragraphs: list[Paragraph], directory: Path) -> None:
@@ -114,72 +119,125 @@ def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None 
         for kind, hits in (("answer", found.hits[:DEPTH]), ("noanswer", [h for h in found.hits if h.chunk.source != source][:DEPTH])):
             if kind == "noanswer" and int(hashlib.sha1(q.id.encode()).hexdigest()[:4], 16) % 2:
                 continue
-            rules, _ = constraints.for_question(analysis, lambda term: False, index.article_text)
+            rules, candidate_rules = constraints.for_question(analysis, lambda term: False, index.article_text)
             g = gather(index, analysis, Retrieved(hits, found.query_vector), DEPTH, rules)
             cands, passages, X = g.candidates, g.passages, g.features
             if not cands:
                 continue
             y = _labels(cands, passages, source, q.answer, q.answer_start) if kind == "answer" else np.zeros(len(cands), np.float32)
-            groups.append(Group(q.id, split, kind, q.answer, X, y, [quote(cands, passages, i) for i in range(len(cands))]))
+            valid = np.array([not any(rule.candidate(passages[c.hit], c, passages[c.hit].hit.chunk.text[c.start : c.end],
+                                                     passages[c.hit].hit.chunk.text[c.sent_start : c.sent_end])
+                                      for rule in candidate_rules) for c in cands], dtype=bool)
+            groups.append(Group(q.id, split, kind, q.answer, X, y, [quote(cands, passages, i) for i in range(len(cands))], valid))
     return groups
 
 
+def _valid(g: Group) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The candidates the answerer may quote (those meeting the candidate-level constraints)."""
+    m = g.valid if g.valid is not None else np.ones(len(g.y), dtype=bool)
+    return g.X[m], g.y[m], [q for q, keep in zip(g.quotes, m) if keep]
+
+
 def fit(groups: list[Group]):
+    """(ranker, answerability model) from the training groups."""
     import lightgbm
 
     train = [g for g in groups if g.split == "train"]
-    X = np.vstack([g.X for g in train])
-    y = np.concatenate([g.y for g in train])
-    data = lightgbm.Dataset(X, label=y, feature_name=list(FEATURES), free_raw_data=True)
-    return lightgbm.train(PARAMS, data, num_boost_round=ROUNDS)
+    ranked = [g for g in train if g.kind == "answer" and _valid(g)[1].any()]
+    X = np.vstack([_valid(g)[0] for g in ranked])
+    y = np.concatenate([_valid(g)[1] for g in ranked])
+    data = lightgbm.Dataset(X, label=y, group=[len(_valid(g)[1]) for g in ranked], feature_name=list(FEATURES))
+    ranker = lightgbm.train(RANKER_PARAMS, data, num_boost_round=ROUNDS)
+    F, L = answerability_rows(ranker, train)
+    answerability = lightgbm.train(ANSWERABILITY_PARAMS, lightgbm.Dataset(F, label=L, feature_name=list(GROUP_FEATURES)),
+                                   num_boost_round=ANSWERABILITY_ROUNDS)
+    return ranker, answerability
+
+
+def answerability_rows(ranker, groups: list[Group]) -> tuple[np.ndarray, np.ndarray]:
+    """One row per group: the ranker's best candidate; label 1 when it is the gold clause."""
+    rows, labels = [], []
+    for g in groups:
+        X, y, _ = _valid(g)
+        if not len(y):
+            continue
+        scores = ranker.predict(X, num_threads=1)
+        rows.append(group_features(X, scores)[0])
+        labels.append(float(y[int(np.argmax(scores))]) if g.kind == "answer" else 0.0)
+    return np.array(rows, dtype=np.float32).reshape(-1, len(GROUP_FEATURES)), np.array(labels, dtype=np.float32)
 
 
 def _auc(pos: list[float], neg: list[float]) -> float | None:
     if not pos or not neg:
         return None
     neg_sorted = np.sort(np.asarray(neg))
-    wins = sum(np.searchsorted(neg_sorted, v, side="left") + 0.5 * (np.searchsorted(neg_sorted, v, side="right")
-                                                                    - np.searchsorted(neg_sorted, v, side="left")) for v in pos)
-    return float(wins / (len(pos) * len(neg)))
+    left = np.searchsorted(neg_sorted, pos, side="left")
+    right = np.searchsorted(neg_sorted, pos, side="right")
+    return float((left + 0.5 * (right - left)).sum() / (len(pos) * len(neg)))
 
 
-def evaluate(booster, groups: list[Group], split: str = "held") -> dict:
-    """Clause accuracy where the gold clause is among the candidates, how often the quote holds
-    the answer, and how well the best score separates answerable groups from no-answer ones."""
+def evaluate(models, groups: list[Group], split: str = "held") -> dict:
+    """Clause accuracy where the gold clause is among the quotable candidates, how often the quote
+    holds the answer, and how well the answerability score separates right answers from the rest."""
+    ranker, answerability = models
     col = {n: i for i, n in enumerate(FEATURES)}
     answer = [g for g in groups if g.split == split and g.kind == "answer"]
     noans = [g for g in groups if g.split == split and g.kind == "noanswer"]
-    with_gold = [g for g in answer if g.y.any()]
+    with_gold = [g for g in answer if _valid(g)[1].any()]
     out: dict = {"questions": len(answer), "gold_among_candidates": round(len(with_gold) / max(len(answer), 1), 4)}
-    scorers = {"selector": lambda g: booster.predict(g.X, num_threads=1),
-               "e5_clause only": lambda g: np.nan_to_num(g.X[:, col["e5_clause"]], nan=-1.0),
-               "cov_clause only": lambda g: g.X[:, col["cov_clause"]] + 0.01 * g.X[:, col["cov_sent"]]}
+    scorers = {"selector": lambda X: ranker.predict(X, num_threads=1),
+               "e5_clause only": lambda X: np.nan_to_num(X[:, col["e5_clause"]], nan=-1.0),
+               "cov_clause only": lambda X: X[:, col["cov_clause"]] + 0.01 * X[:, col["cov_sent"]]}
     for name, scorer in scorers.items():
         correct = contains = 0
         for g in with_gold:
-            s = scorer(g)
-            best = int(np.argmax(s))
-            correct += bool(g.y[best])
-            contains += fold_width(g.answer) in g.quotes[best]
+            X, y, quotes = _valid(g)
+            best = int(np.argmax(scorer(X)))
+            correct += bool(y[best])
+            contains += fold_width(g.answer) in quotes[best]
         out[name] = {"clause_accuracy": round(correct / max(len(with_gold), 1), 4),
                      "quote_holds_answer": round(contains / max(len(with_gold), 1), 4)}
-    best_pos = [float(np.max(booster.predict(g.X, num_threads=1))) for g in with_gold]
-    best_neg = [float(np.max(booster.predict(g.X, num_threads=1))) for g in noans]
-    auc = _auc(best_pos, best_neg)
+
+    def confidences(gs: list[Group]) -> tuple[np.ndarray, np.ndarray]:
+        F, L = answerability_rows(ranker, gs)
+        return (answerability.predict(F, num_threads=1) if len(F) else np.zeros(0)), L
+
+    p, labels = confidences([g for g in groups if g.split == split])
+    auc = _auc(list(p[labels == 1]), list(p[labels == 0]))
+    out["answerability_auc"] = None if auc is None else round(auc, 4)
+    p_yes, _ = confidences(with_gold)
+    p_no, _ = confidences(noans)
+    auc = _auc(list(p_yes), list(p_no))
     out["no_answer_auc"] = None if auc is None else round(auc, 4)
     out["noanswer_groups"] = len(noans)
     return out
 
 
-def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True) -> dict:
+def cached_examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None, cache: Path | None,
+                    show_progress: bool = True) -> list[Group]:
+    """``examples``, or the groups a previous run saved to ``cache`` (a developer's shortcut when only
+    the learner changes; shipped weights are trained without it)."""
+    import pickle
+
+    if cache is not None and cache.exists():
+        return pickle.loads(cache.read_bytes())
+    groups = examples(settings, paragraphs, limit=limit, show_progress=show_progress)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(groups))
+    return groups
+
+
+def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True,
+          cache: Path | None = None) -> dict:
     started = time.time()
     paragraphs = load()
-    groups = examples(settings, paragraphs, limit=limit, show_progress=show_progress)
-    booster = fit(groups)
-    held = evaluate(booster, groups, "held")
-    train_scores = evaluate(booster, groups, "train")
-    model = booster.model_to_string()
-    digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:12]
+    groups = cached_examples(settings, paragraphs, limit, cache, show_progress)
+    models = fit(groups)
+    held = evaluate(models, groups, "held")
+    train_scores = evaluate(models, groups, "train")
+    ranker_text, answerability_text = (m.model_to_string() for m in models)
+    digest = hashlib.sha1((ranker_text + answerability_text).encode("utf-8")).hexdigest()[:12]
     import lightgbm
 
     meta = {
@@ -190,8 +248,9 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "seconds": round(time.time() - started, 1),
         "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else ""),
         "seed": SEED,
-        "rounds": ROUNDS,
-        "params": PARAMS,
+        "rounds": {"ranker": ROUNDS, "answerability": ANSWERABILITY_ROUNDS},
+        "params": {"ranker": RANKER_PARAMS, "answerability": ANSWERABILITY_PARAMS},
+        "group_features": list(GROUP_FEATURES),
         "lightgbm": lightgbm.__version__,
         "embed_model": settings.embed_model,
         "embed_backend": settings.embed_backend,
@@ -204,6 +263,7 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "train": train_scores,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MODEL_FILE).write_text(model, encoding="utf-8")
+    (out_dir / RANKER_FILE).write_text(ranker_text, encoding="utf-8")
+    (out_dir / ANSWERABILITY_FILE).write_text(answerability_text, encoding="utf-8")
     (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return meta

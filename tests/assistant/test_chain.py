@@ -14,7 +14,7 @@ from assistant.types import Answer, Citation
 from tests.conftest import ROOT, make_settings
 
 DATASET = [json.loads(line) for line in (ROOT / "evals/datasets/bulletins_qa.jsonl").read_text(encoding="utf-8").splitlines()]
-SAMPLE = DATASET[::5]  # ~34 questions of every kind, with and without history
+SAMPLE = DATASET[::12]  # ~15 questions of every kind, with and without history
 CITATION_FIELDS = {"n", "chunk_id", "text", "source", "title", "city", "section"}
 
 

@@ -21,6 +21,8 @@ from assistant.cli import _batch
 from tests.conftest import ROOT
 from tests.index._support import cli_env
 
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
+
 QUESTION = "吕梁市“三个一批”活动签约投资额是多少？"
 CITATION_FIELDS = {"n", "chunk_id", "text", "source", "title", "city", "section"}
 BATCH = [

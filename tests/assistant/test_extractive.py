@@ -22,14 +22,18 @@ COL = {n: i for i, n in enumerate(FEATURES)}
 
 
 class StubSelector:
-    """Coverage of the question's words, and whether the clause holds what is asked."""
+    """Coverage of the question's words, and whether the clause holds what is asked; its confidence
+    is the best score itself."""
 
     version = "stub"
 
-    def score(self, X: np.ndarray) -> np.ndarray:
+    def rank(self, X: np.ndarray) -> np.ndarray:
         cov = np.nan_to_num(X[:, COL["cov_clause"]])
         typed = np.nan_to_num(X[:, COL["type_match"]])
         return (0.25 * cov + 0.6 * typed + 0.1 * np.nan_to_num(X[:, COL["cov_sent"]])).astype(np.float32)
+
+    def confidence(self, X: np.ndarray, scores: np.ndarray) -> float:
+        return float(scores.max()) if len(scores) else 0.0
 
 
 class FakeIndex:

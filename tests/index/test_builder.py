@@ -25,6 +25,8 @@ from tests.index._support import (
     seed_article_text,
 )
 
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
+
 QUERY = "吕梁 三个一批 签约投资额"
 
 

@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import ROOT, SEED
 from tests.index._support import SEED_NAME, cli_env, index_cmd, run_index
 
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
+
 QUERY = "吕梁 三个一批 签约投资额"
 
 

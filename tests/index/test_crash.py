@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from index.builder import Builder
 from index.store import BulletinIndex
 from tests.conftest import ROOT, SEED, make_settings
@@ -34,6 +36,8 @@ from tests.index._support import (
     expected_chunk_ids,
     index_cmd,
 )
+
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
 
 BATCH = 40  # generated files per round: ~6 chunks each, a few seconds of build work
 

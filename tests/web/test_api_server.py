@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
 import pytest
 
 from tests.web._support import SEED_FIGURE, SEED_QUESTION, sse_events, start_app, stop_app
+
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
 
 
 def _json_error(r: httpx.Response, status: int | tuple[int, ...], code: str | None = None) -> dict:
@@ -87,8 +90,24 @@ def test_health(app_server):
     r = httpx.get(f"{app_server.url}/api/health")
     assert r.status_code == 200, r.text
     h = r.json()
-    assert h["ok"] and h["index_built"] and h["chunks"] > 10 and h["store_reachable"]
-    assert h["embed_model"].startswith("hashing") and h["llm_configured"] is False
+    assert h["ok"] and h["ready"] and h["index_built"] and h["chunks"] > 10 and h["store_reachable"]
+    assert h["sources"] >= 1 and h["llm_configured"] is False and h["problems"] == 0
+    # What a page embedding the widget may see: no paths, models or backends.
+    assert "details" not in h and "embed_model" not in h and "store" not in h
+    assert str(app_server.data_dir) not in r.text and "hashing" not in r.text
+
+
+def test_health_details_need_the_admin_token(hostile_server):
+    from tests.web._support import ADMIN_TOKEN
+
+    public = httpx.get(f"{hostile_server.url}/api/health").json()
+    assert "details" not in public
+    for headers in ({"X-Admin-Token": ADMIN_TOKEN}, {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
+        details = httpx.get(f"{hostile_server.url}/api/health", headers=headers).json()["details"]
+        assert details["embed_model"].startswith("hashing") and details["data_dir"] == str(hostile_server.data_dir)
+        assert details["selector"].startswith("selector/")
+    wrong = httpx.get(f"{hostile_server.url}/api/health", headers={"X-Admin-Token": "wrong"}).json()
+    assert "details" not in wrong
 
 
 def test_question_limits(app_server):
@@ -197,3 +216,17 @@ def test_rate_limit_429_with_retry_after(tmp_path):
             assert client.get(f"{server.url}/api/health").status_code == 200  # health is not limited
     finally:
         stop_app(server)
+
+
+def test_feedback_route_records_a_line_and_checks_origin_and_size(app_server):
+    url = f"{app_server.url}/api/feedback"
+    body = {"question": SEED_QUESTION, "answer": "签约投资额12亿元[1]。", "correction": "24.07亿元",
+            "citations": [{"n": 1, "chunk_id": "c-x", "text": "签约投资额24.07亿元"}]}
+    r = httpx.post(url, json=body)
+    assert r.status_code == 200 and r.json()["ok"] is True, r.text
+    record = json.loads((app_server.data_dir / "feedback.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert record["question"] == SEED_QUESTION and record["correction"] == "24.07亿元"
+    _json_error(httpx.post(url, json={**body, "question": "  "}), 422, "empty_question")
+    _json_error(httpx.post(url, json={**body, "correction": "长" * 3000}), 422, "invalid_request")
+    r = httpx.post(url, json=body, headers={"Origin": "https://evil.example.com"})
+    assert r.status_code == 403 and r.json()["error"] == "origin_not_allowed"

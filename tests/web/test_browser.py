@@ -258,3 +258,33 @@ def test_widget_shows_a_hostile_passage_as_text(page, hostile_server, artifacts_
     shot(page, artifacts_dir, "widget-hostile-passage")
     assert page.errors == []
 
+
+
+def test_widget_wrong_answer_report_becomes_an_eval_case(page, app_server, allowed_port, tmp_path, artifacts_dir):
+    """「答案有误」 with a correction lands in the chat's feedback file, and the import turns it into a case."""
+    from evals.feedback import run_import
+
+    feedback = app_server.data_dir / "feedback.jsonl"
+    before = feedback.read_text(encoding="utf-8").count("\n") if feedback.exists() else 0
+    routes = {"/": (HTML, widget_page(f"{app_server.url}/widget.js", "某区政府门户"))}
+    with PageServer(routes, port=allowed_port) as site:
+        page.goto(f"{site.origin}/")
+        _open_and_ask(page, SEED_QUESTION)
+        msg = page.locator(".msg.bot[data-state=answered]")
+        msg.wait_for(timeout=60_000)
+        msg.locator("button.wrong").click()
+        msg.locator(".feedback-form textarea").fill("签约投资额应为24.07亿元")
+        msg.locator("button.send-feedback").click()
+        page.locator(".feedback[data-state=sent]").wait_for(timeout=30_000)
+        assert "已记录" in msg.locator(".feedback-status").inner_text()
+        shot(page, artifacts_dir, "widget-feedback-sent")
+    lines = feedback.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == before + 1
+    record = json.loads(lines[-1])
+    assert record["question"] == SEED_QUESTION and record["correction"] == "签约投资额应为24.07亿元"
+    assert SEED_FIGURE in record["answer"] and record["citations"]
+    out = tmp_path / "cases.jsonl"
+    run_import(feedback, out)
+    cases = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert any(c["question"] == SEED_QUESTION and c["answers"] == [["签约投资额应为24.07亿元"]] for c in cases)
+    assert page.errors == []

@@ -17,7 +17,7 @@ import pytest
 
 from tests.assistant.fake_openai import FakeOpenAI, cite_passage_with
 from tests.conftest import free_port, stop_process, wait_http
-from tests.web._support import SEED_FIGURE, SEED_QUESTION, AppServer, sse_events, start_app, stop_app
+from tests.web._support import ADMIN_TOKEN, SEED_FIGURE, SEED_QUESTION, AppServer, sse_events, start_app, stop_app
 
 pytestmark = pytest.mark.server  # starts a Chroma server of its own
 
@@ -92,7 +92,7 @@ def fault_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultApp]:
             llm.reply(GOOD_REPLY)
             app = start_app(tmp, BULLETIN_CHROMA_URL=chroma.url, BULLETIN_LLM_BASE_URL=llm.base_url,
                             BULLETIN_LLM_MODEL="fake", BULLETIN_LLM_TIMEOUT_S=str(LLM_TIMEOUT_S),
-                            BULLETIN_RATE_LIMIT_PER_MINUTE="1000")
+                            BULLETIN_RATE_LIMIT_PER_MINUTE="1000", BULLETIN_ADMIN_TOKEN=ADMIN_TOKEN)
             try:
                 yield FaultApp(app, chroma, llm)
             finally:
@@ -184,14 +184,20 @@ def test_chroma_server_down_gives_503_and_the_app_recovers_when_it_is_back(fault
 
     chroma.stop()
     try:
-        body = _assert_clear_503(httpx.get(f"{url}/api/health", timeout=30))
-        assert body["ok"] is False and body["store_reachable"] is False
-        assert any("heartbeat" in p for p in body["problems"]), body["problems"]
+        public = httpx.get(f"{url}/api/health", timeout=30)
+        body = _assert_clear_503(public)
+        assert body["ok"] is False and body["store_reachable"] is False and body["problems"] >= 1
+        assert chroma.url not in public.text and "details" not in body  # the backend is the operator's business
+        admin = {"X-Admin-Token": ADMIN_TOKEN}
+        body = _assert_clear_503(httpx.get(f"{url}/api/health", headers=admin, timeout=30))
+        assert any("heartbeat" in p for p in body["details"]["problems"]), body["details"]
         for path in ("/api/ask", "/api/ask/stream"):
             r = httpx.post(f"{url}{path}", json={"question": SEED_QUESTION}, timeout=60)
             body = _assert_clear_503(r, "store_unavailable")
-            assert "向量库不可用" in body["message"] and chroma.url in body["message"], body["message"]
-            assert "Is the server running?" in body["message"]
+            assert "向量库暂时不可用" in body["message"] and chroma.url not in body["message"], body["message"]
+            r = httpx.post(f"{url}{path}", json={"question": SEED_QUESTION}, headers=admin, timeout=60)
+            body = _assert_clear_503(r, "store_unavailable")
+            assert chroma.url in body["message"] and "Is the server running?" in body["message"], body["message"]
     finally:
         chroma.start()  # same port, same data path; the app is not restarted
 

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from tests.conftest import _SCRATCH, ROOT
 from tests.web._support import PAYLOAD_QUESTION, SEED_QUESTION, AppServer, gradio_call, gradio_event, sse_events
 
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
+
 # Hypothesis caches Unicode tables under ./.hypothesis (whatever ``database``): not in the working tree.
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_SCRATCH, "hypothesis"))
 FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=False,

@@ -38,6 +38,8 @@ from tests.web._support import (
     sse_events,
 )
 
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
+
 LVLIANG_QUESTIONS = [SEED_QUESTION, "吕梁市签约投资额是多少？", "吕梁签约投资额为多少亿元？", "吕梁市开发区签约投资额？"]
 
 
@@ -153,7 +155,7 @@ def test_no_admin_token_no_admin_operation(app_server: AppServer) -> None:
     assert any("管理功能未启用" in str(c.get("props", {}).get("value", "")) for c in cfg["components"])
     # No HTTP route re-indexes either: the API has none, and unknown /api routes are 404/405.
     spec = httpx.get(f"{app_server.url}/openapi.json").json()
-    assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/sources/{chunk_id}", "/api/health"}
+    assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/sources/{chunk_id}", "/api/health", "/api/feedback"}
     assert all(set(ops) <= {"get", "post"} for ops in spec["paths"].values())
     for method, path in (("POST", "/api/reindex"), ("POST", "/api/index"), ("POST", "/api/upload"),
                          ("PUT", "/api/sources/x"), ("DELETE", "/api/sources/x"), ("POST", "/api/admin")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from tests.conftest import ROOT
 from web.cors import OriginPolicy
 from web.feedback import feedback_record, record_feedback
 from web.indexing import safe_name, save_uploads
-from web.ratelimit import SlidingWindowLimiter
+from web.ratelimit import RateLimiter, RateLimitStorageError
 from web.render import answer_html, answer_message, answered_phrases, citations_panel, highlight, place_label
 
 ANSWER = {
@@ -30,19 +31,19 @@ ANSWER = {
 
 
 # --- rate limit -------------------------------------------------------------------------
-def test_sliding_window():
-    lim = SlidingWindowLimiter(3, window_s=60)
-    assert [lim.hit("ip", now=t) for t in (0, 10, 20)] == [0, 0, 0]
-    assert lim.hit("ip", now=30) == pytest.approx(30)  # the hit at t=0 expires at 60
-    assert lim.hit("other", now=30) == 0
-    assert lim.hit("ip", now=60.5) == 0  # sliding: one slot freed
-    assert lim.hit("ip", now=61) == pytest.approx(9)
-    assert lim.remaining("ip", now=61) == 0 and lim.remaining("new", now=61) == 3
+def test_moving_window_over_limits():
+    lim = RateLimiter(3, window_s=2)
+    assert [lim.hit("ip") for _ in range(3)] == [0, 0, 0]
+    wait = lim.hit("ip")
+    assert 0 < wait <= 2  # the first hit leaves the window within two seconds
+    assert lim.hit("other") == 0
+    time.sleep(wait + 0.05)
+    assert lim.hit("ip") == 0
 
 
 def test_rate_limit_disabled_and_threadsafe():
-    assert SlidingWindowLimiter(0).hit("x") == 0
-    lim = SlidingWindowLimiter(50)
+    assert RateLimiter(0).hit("x") == 0
+    lim = RateLimiter(50)
     accepted = []
 
     def worker():
@@ -57,11 +58,13 @@ def test_rate_limit_disabled_and_threadsafe():
     assert sum(accepted) == 50
 
 
-def test_rate_limit_prunes_keys():
-    lim = SlidingWindowLimiter(1, window_s=1, max_keys=10)
-    for i in range(50):
-        lim.hit(f"ip{i}", now=float(i * 2))
-    assert len(lim._hits) <= 11
+def test_an_unusable_storage_is_a_clear_error_and_a_dead_one_lets_requests_through():
+    with pytest.raises(RateLimitStorageError, match="BULLETIN_RATE_LIMIT_STORAGE"):
+        RateLimiter(5, "nosuch://x")
+    dead = RateLimiter(1, "redis://127.0.0.1:1")  # nothing listens on port 1
+    with pytest.raises(RateLimitStorageError, match="does not answer"):
+        dead.check()
+    assert dead.hit("k") == 0 and dead.hit("k") == 0 and not RateLimiter(1).shared and dead.shared
 
 
 # --- CORS policy ----------------------------------------------------------------------------

@@ -54,6 +54,13 @@
     ".msg.pending .text::after { content: '▍'; animation: blink 1s steps(1) infinite; }",
     "@keyframes blink { 50% { opacity: 0; } }",
     ".hint { color: #6b7280; font-size: 13px; margin: 0 0 10px; }",
+    ".feedback { margin-top: 6px; font-size: 12px; }",
+    ".feedback button.wrong { border: 1px solid #d1d5db; background: #fff; color: #6b7280; border-radius: 6px;",
+    "  padding: 0 6px; cursor: pointer; font: inherit; }",
+    ".feedback-form { margin-top: 4px; display: flex; flex-direction: column; gap: 4px; }",
+    ".feedback-form[hidden] { display: none; }",
+    ".feedback-form textarea { font: inherit; border: 1px solid #d1d5db; border-radius: 6px; padding: 4px; }",
+    ".feedback-status { color: #047857; margin-left: 6px; }",
     ".status { font-weight: 600; color: #b45309; display: block; margin-bottom: 4px; }",
     "button.cite { border: none; background: #e0e7ff; color: #1d4ed8; border-radius: 4px; padding: 0 3px; margin: 0 1px;",
     "  cursor: pointer; font: inherit; font-size: 12px; line-height: 1.4; vertical-align: baseline; }",
@@ -282,7 +289,63 @@
       });
       msg.appendChild(sources);
     }
+    msg.appendChild(feedbackBlock(data));
     scrollDown();
+  }
+
+  // 「答案有误」: the same feedback file as the chat's button (POST /api/feedback), so the report can
+  // become an eval case (python -m evals import-feedback).
+  function feedbackBlock(data) {
+    var asked = history.slice(-MAX_HISTORY);  // the turns before this question (it joins the history next)
+    var box = el("div", { "class": "feedback" });
+    var toggleBtn = el("button", { "type": "button", "class": "wrong", "aria-expanded": "false" }, "答案有误");
+    var form = el("div", { "class": "feedback-form", "hidden": "" });
+    var fid = uid + "-fb-" + Math.random().toString(36).slice(2, 8);
+    var label = el("label", { "for": fid }, "正确答案（可选）：");
+    var text = el("textarea", { "id": fid, "rows": "2", "maxlength": "2000" });
+    var submit = el("button", { "type": "button", "class": "send-feedback" }, "提交");
+    var status = el("span", { "class": "feedback-status", "role": "status" }, "");
+    form.appendChild(label);
+    form.appendChild(text);
+    form.appendChild(submit);
+    box.appendChild(toggleBtn);
+    box.appendChild(form);
+    box.appendChild(status);
+    toggleBtn.addEventListener("click", function () {
+      var show = form.hidden;
+      form.hidden = !show;
+      toggleBtn.setAttribute("aria-expanded", show ? "true" : "false");
+      if (show) text.focus();
+    });
+    submit.addEventListener("click", function () {
+      submit.disabled = true;
+      status.textContent = "正在提交…";
+      var payload = {
+        question: data.question || "", history: asked, answer: String(data.answer || ""),
+        refused: !!data.refused, correction: text.value.trim() || null,
+        citations: (data.citations || []).map(function (c) { return { n: c.n, chunk_id: c.chunk_id, text: c.text }; })
+      };
+      fetch(API + "/api/feedback", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+        credentials: "omit", mode: "cors"
+      }).then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (b) {
+          if (res.ok) {
+            box.setAttribute("data-state", "sent");
+            form.hidden = true;
+            toggleBtn.disabled = true;
+            status.textContent = "已记录，谢谢指正。";
+          } else {
+            submit.disabled = false;
+            status.textContent = errorText(res.status, b);
+          }
+        });
+      }).catch(function () {
+        submit.disabled = false;
+        status.textContent = "提交失败：无法连接问答服务。";
+      });
+    });
+    return box;
   }
 
   function showError(msg, text) {
