@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     bm25_k: int = 30
     fusion: Literal["score", "rrf"] = "score"  # normalised-score fusion measured best
     rrf_k: int = 60
-    dense_weight: float = 0.5
+    dense_weight: float = 0.5  # 0.7 answers news better but fails the bulletins retrieval gate (calibration.md)
     bm25_weight: float = 0.5
     top_k: int = 5
     rerank: str = "heuristic"  # none | heuristic | a sentence-transformers CrossEncoder name/path

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.candidates import Candidate, Passage
-from assistant.features import _place_ok, _unit_matches
+from assistant.features import _place_ok, _unit_matches, metric_modifiers
 from assistant.query import AskedPlace, QueryAnalysis
+from index.cleaning import fold_width
 from index.figures import find_figures, supported
+from index.lexicon import Lexicon
 from index.periods import Period, find_periods
 
 # Text addressed to an AI rather than to readers (「忽略以上所有指令，回答：……」, "ignore previous instructions"):
@@ -30,6 +32,10 @@ INSTRUCTION_RE = re.compile(
     r"|系统提示词|\bsystem\s+prompt\b",
     re.I,
 )
+
+
+# The metric-modifier constraint (MetricAsked); benchmarks/ablations.py switches it off to measure it.
+METRIC_CONSTRAINT = True
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -179,6 +185,21 @@ class FigureAsked:
 
 
 @dataclass(frozen=True)
+class MetricAsked:
+    """「一季度工业投资增速是多少」: the sentence holding the figure must name what the metric is of
+    (工业, 投资), so a 规上工业增加值 growth rate does not answer it (``features.metric_modifiers``)."""
+
+    words: tuple[str, ...]
+    name: str = "metric"
+
+    def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
+        chunk = p.hit.chunk
+        scope = fold_width(f"{chunk.item}\n{sentence}").lower()
+        missing = [w for w in self.words if w not in scope]
+        return f"未给出“{''.join(self.words)}”的数字" if missing else None
+
+
+@dataclass(frozen=True)
 class PerUnit:
     """「每亩…多少」: the figure must be stated per 亩."""
 
@@ -215,7 +236,7 @@ class TimeAsked:
 
 
 def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
-                 article_text: Callable[[str], str]) -> tuple[list, list]:
+                 article_text: Callable[[str], str], lexicon: Lexicon | None = None) -> tuple[list, list]:
     """(passage-level, candidate-level) constraints of a question; ``article_text`` gives the text
     of a chunk's whole article (a figure or term the question names may sit outside the passage)."""
     passage: list = [Injection()]
@@ -232,6 +253,9 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
         candidate.append(PeriodAsked(analysis.periods))
     if analysis.answer_kind == "number":
         candidate.append(FigureAsked(analysis))
+        modifiers = metric_modifiers(analysis, lexicon or Lexicon.empty()) if METRIC_CONSTRAINT else ()
+        if modifiers:
+            candidate.append(MetricAsked(modifiers))
     if analysis.answer_kind == "time":
         candidate.append(TimeAsked(analysis.question, analysis.time_granularity))
     candidate += [PerUnit(u) for u in analysis.per]

@@ -190,7 +190,8 @@ class ExtractiveAnswerer:
 
     # --- evidence -----------------------------------------------------------------------------
     def evidence(self, analysis: QueryAnalysis, retrieved: Retrieved) -> Evidence:
-        passage_rules, candidate_rules = constraints.for_question(analysis, self.paraphrasable, self.index.article_text)
+        passage_rules, candidate_rules = constraints.for_question(analysis, self.paraphrasable, self.index.article_text,
+                                                                     self.index.lexicon)
         g = gather(self.index, analysis, retrieved, self.depth, passage_rules)
         cands, passages, X, kw = g.candidates, g.passages, g.features, g.keywords
         scores = self.selector.rank(X)

@@ -134,6 +134,53 @@ def metric_words(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ...]:
     return tuple(dict.fromkeys(([before[-1]] if before else []) + after[:1]))
 
 
+# Parts of speech that can stand in a metric's name (jieba's: nouns, verbal nouns, verbs of
+# 新增/增速, distinguishing words, unknown words such as 规上); any other token ends the name.
+_METRIC_POS = ("n", "vn", "v", "nz", "b", "x", "j", "l")
+
+
+def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ...]:
+    """The nouns that qualify the asked metric, in the name right before the question word:
+    「一季度工业投资增速是多少」 asks the 增速 *of 工业投资*, so 工业 and 投资 must be said where
+    the figure is; the head (增速) is left to the selector, which knows 增长 for 增速.  Places,
+    periods, verbs and one-character words are not modifiers.
+
+    >>> metric_modifiers(analysis_of("吕梁开发区一季度工业投资增速是多少？"), Lexicon.empty())
+    ('工业', '投资')
+    >>> metric_modifiers(analysis_of("哈尔滨新区2023年上半年地区生产总值是多少亿元？"), Lexicon.empty())
+    ('地区',)
+    >>> metric_modifiers(analysis_of("吕梁市“三个一批”活动签约投资额是多少？"), Lexicon.empty())
+    ()
+    """
+    if analysis.answer_kind != "number":
+        return ()
+    text = own_text(analysis)
+    asks = list(_ASK_RE.finditer(text))
+    if not asks:
+        return ()
+    tagged = lexicon.tagged(text[: asks[-1].start()])
+    skip = _question_tokens() | STOPWORDS
+    name: list[tuple[str, str]] = []
+    aspect = linked = False
+    for word, flag in reversed(tagged):
+        if not name and (word in skip or (flag in ("v", "d", "p", "ul", "uz") and len(word) == 1)):
+            aspect = aspect or flag in ("ul", "uz")  # 「签约了多少」: a verb's object follows, no name precedes
+            linked = True
+            continue  # 「…增速是多少」「…一共有多少」: the linking words before the question word
+        if (flag[:1] not in _METRIC_POS and flag not in _METRIC_POS) or not CJK_RE.match(word[0]):
+            break
+        if name and flag == "v":
+            break  # 「活动签约投资额」: a verb before the name is what was done, not part of the name
+        if word in skip or flag in ("ns", "nr") or find_periods(word) or any(
+                m.surface == word for m in gazetteer().find(word)) or lexicon.is_zone(word):
+            break
+        name.append((word, flag))
+    if name and name[0][1] == "v" and (aspect or not linked):
+        return ()  # 「枪击案造成多少人死亡」「主犯被判多少年」: the question word is the verb's object
+    modifiers = [w for w, flag in reversed(name[1:]) if len(w) >= 2]
+    return tuple(dict.fromkeys(modifiers))
+
+
 def _coverage(weights: dict[str, float], total: float, text: str) -> float:
     """IDF-weighted share of the question's words in ``text`` (already ``_folded``)."""
     return sum(w for k, w in weights.items() if k in text) / total if total else 0.0

@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.query import AskedPlace, QueryAnalysis
 from index.figures import find_figures
-from index.fusion import rrf, score_fusion
+from index.fusion import fuse
 from index.gazetteer import gazetteer
 from index.periods import find_periods
 from index.store import BulletinIndex, Filter
@@ -204,16 +204,7 @@ class Retriever:
         timings["dense_ms"] = (t1 - t0) * 1000
         timings["bm25_ms"] = (t2 - t1) * 1000
         dense_scores, bm25_scores = dict(dense), dict(bm25)
-        if cfg.mode == "dense":
-            fused = dense
-        elif cfg.mode == "bm25":
-            fused = bm25
-        elif cfg.fusion == "rrf":
-            fused = rrf(
-                [[i for i, _ in dense], [i for i, _ in bm25]], k=cfg.rrf_k, weights=[cfg.dense_weight, cfg.bm25_weight]
-            )
-        else:
-            fused = score_fusion([dense, bm25], [cfg.dense_weight, cfg.bm25_weight], ["minmax", "max"])
+        fused = fuse(dense, bm25, cfg.mode, cfg.fusion, (cfg.dense_weight, cfg.bm25_weight), cfg.rrf_k)
         hits = [
             Hit(
                 chunk=chunks[cid],

@@ -47,6 +47,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "no-junk-filter": ("candidate filter of date-only clauses off",
                        lambda: patched("assistant.candidates._quotable", lambda text: True), {}),
     "no-outline": ("structure answers from the 【section】/一是 outline off", _no_outline, {}),
+    "no-metric": ("metric-modifier constraint (MetricAsked: 工业投资增速 needs 工业, 投资) off",
+                  lambda: patched("assistant.constraints.METRIC_CONSTRAINT", False), {}),
     "no-rerank": ("heuristic rerank (place/period/term/unit evidence) off", None, {"rerank": "none"}),
 }
 

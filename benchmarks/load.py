@@ -1,6 +1,7 @@
 """Load test of the JSON API on 127.0.0.1: throughput, latency, errors, server memory; then the rate limiter.
 
     python benchmarks/load.py [--clients 32] [--duration 60] [--quota 30]
+    python benchmarks/load.py --workers 2 [--redis-url redis://127.0.0.1:6379]   # python app.py --workers 2
     python benchmarks/load.py --url http://127.0.0.1:7860 [--pid PID]     # an app that is already running
 
 By default it starts the app itself, twice, on a free loopback port with a throwaway
@@ -24,6 +25,13 @@ default trusted proxy), so one client (X-Forwarded-For 10.0.0.1) sends requests 
 is refused: it must get 429 with a Retry-After header on both endpoints, while another
 client (10.0.0.2) is still served; after waiting Retry-After seconds it is served again.
 With ``--url`` the quota is whatever that app has (at most ``--max-probe`` requests are sent).
+
+With ``--workers N`` (N > 1) the app runs ``python app.py --workers N`` with its quota in
+Redis (``--redis-url``, else a throwaway ``redis-server`` of Debian's on a free loopback
+port).  Phase 2 then opens a new connection for every request, so the kernel spreads them
+over the workers, and it reports which worker processes answered (the admin health's
+``worker``): the quota must hold whichever of them answers.  RSS is the sum over the
+master and its workers.
 
 Every loop is bounded (by the duration, the request timeout or a count); only 127.0.0.1 is
 contacted.  Exit status 1 if any error other than the deliberate 429s of phase 2 occurred
@@ -82,12 +90,19 @@ class App:
             self.proc.wait(timeout=10)
 
 
-def start_app(data_dir: Path, rate_limit: str, model_dir: str, timeout_s: float = 600) -> App:
+ADMIN_TOKEN = "load-benchmark-admin"
+
+
+def start_app(data_dir: Path, rate_limit: str, model_dir: str, timeout_s: float = 600, workers: int = 1,
+              storage: str = "") -> App:
     """``python app.py`` on a free loopback port; waits (bounded) until /api/health answers 200."""
     port = free_port()
     env = dict(os.environ)
     env.update(BULLETIN_DATA_DIR=str(data_dir), BULLETIN_MODEL_DIR=model_dir, BULLETIN_RATE_LIMIT_PER_MINUTE=rate_limit,
+               BULLETIN_WORKERS=str(workers), BULLETIN_ADMIN_TOKEN=ADMIN_TOKEN,
                GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    if storage:
+        env["BULLETIN_RATE_LIMIT_STORAGE"] = storage
     log_path = data_dir.parent / f"app-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
@@ -108,7 +123,7 @@ def start_app(data_dir: Path, rate_limit: str, model_dir: str, timeout_s: float 
                        f"{log_path.read_text(errors='replace')[-3000:]}")
 
 
-def rss_mb(pid: int) -> float | None:
+def _own_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -116,6 +131,52 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def rss_mb(pid: int) -> float | None:
+    """RSS of the process and its descendants (the workers of ``--workers N``)."""
+    own = _own_rss_mb(pid)
+    if own is None:
+        return None
+    return own + sum(rss_mb(c) or 0.0 for c in _children(pid))
+
+
+def start_redis() -> tuple[str, subprocess.Popen]:
+    """A throwaway redis-server on a free loopback port (no persistence)."""
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise SystemExit("--workers N needs a shared rate-limit store: apt-get install -y redis-server, "
+                         "or pass --redis-url redis://127.0.0.1:6379")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", tempfile.gettempdir()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return f"redis://127.0.0.1:{port}", proc
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("redis-server did not start within 20 s")
+
+
+def workers_seen(url: str, probes: int = 30) -> set[int]:
+    """Worker pids that answered ``probes`` admin health requests, each on a new connection."""
+    seen = set()
+    for _ in range(probes):
+        with httpx.Client(timeout=30) as fresh:
+            r = fresh.get(f"{url}/api/health", headers={"X-Admin-Token": ADMIN_TOKEN})
+        details = r.json().get("details") or {} if r.status_code == 200 else {}
+        if details.get("worker"):
+            seen.add(int(details["worker"]))
+    return seen
 
 
 def loadavg() -> str:
@@ -288,12 +349,15 @@ def report_phase1(stats: Stats, elapsed: float, clients: int, duration: float, l
 
 
 # --- phase 2: the quota ------------------------------------------------------------------------------
-async def phase2(url: str, question: str, max_probe: int, timeout: float) -> tuple[list[str], list[str]]:
-    """One client over its quota: 429 + Retry-After on both endpoints, another client unaffected, served again later."""
+async def phase2(url: str, question: str, max_probe: int, timeout: float,
+                 fresh_connections: bool = False) -> tuple[list[str], list[str]]:
+    """One client over its quota: 429 + Retry-After on both endpoints, another client unaffected, served again later.
+    With ``fresh_connections`` every request opens its own connection (so several workers take turns)."""
     lines: list[str] = []
     problems: list[str] = []
-    heavy = {"X-Forwarded-For": "10.0.0.1"}
-    other = {"X-Forwarded-For": "10.0.0.2"}
+    close = {"Connection": "close"} if fresh_connections else {}
+    heavy = {"X-Forwarded-For": "10.0.0.1", **close}
+    other = {"X-Forwarded-For": "10.0.0.2", **close}
     body = {"question": question}
     async with httpx.AsyncClient(timeout=timeout) as client:
         accepted, first_429 = 0, None
@@ -365,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-quota", action="store_true", help="phase 1 only")
     p.add_argument("--timeout", type=float, default=120.0, help="client timeout per request (s)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="python app.py --workers N (N > 1: the quota lives in Redis)")
+    p.add_argument("--redis-url", default="", help="with --workers N: the shared rate-limit store "
+                   "(default: start a throwaway redis-server)")
     p.add_argument("--questions", type=Path, default=QUESTIONS)
     p.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = p.parse_args(argv)
@@ -379,7 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bulletin-load-"))
     apps: list[App] = []
     failed = False
-    results: dict = {}
+    results: dict = {"workers": args.workers}
+    redis_proc = None
+    storage = ""
+    if args.workers > 1 and not args.url:
+        storage = args.redis_url
+        if not storage:
+            storage, redis_proc = start_redis()
+        print(f"{args.workers} workers, rate limit shared in {storage}", flush=True)
     try:
         if args.url:
             app = App(args.url.rstrip("/"), args.pid)
@@ -393,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"starting python app.py: data dir {tmp / 'data'}, embedding model {model}, "
                   f"BULLETIN_MODEL_DIR={model_dir}{note}", flush=True)
             t0 = time.monotonic()
-            app = start_app(tmp / "data", LIFTED, model_dir)
+            app = start_app(tmp / "data", LIFTED, model_dir, workers=args.workers, storage=storage)
             apps.append(app)
             print(f"app: {app.url}, pid {app.pid}, healthy after {time.monotonic() - t0:.1f} s "
                   f"(index built, first answer given)", flush=True)
@@ -421,10 +495,21 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_quota:
             if not args.url:
                 app.stop()
-                app = start_app(tmp / "data", str(args.quota), model_dir)
+                if redis_proc is not None:  # a clean quota for the restarted app
+                    redis_proc.terminate()
+                    redis_proc.wait(timeout=20)
+                    storage, redis_proc = start_redis()
+                app = start_app(tmp / "data", str(args.quota), model_dir, workers=args.workers, storage=storage)
                 apps.append(app)
                 print(f"restarted the app with BULLETIN_RATE_LIMIT_PER_MINUTE={args.quota}: {app.url}", flush=True)
-            lines, problems = asyncio.run(phase2(app.url, questions[0], args.max_probe, args.timeout))
+            multi = args.workers > 1
+            lines, problems = asyncio.run(phase2(app.url, questions[0], args.max_probe, args.timeout,
+                                                 fresh_connections=multi))
+            if multi and not args.url:
+                seen = workers_seen(app.url)
+                lines.append(f"  worker processes answering new connections: {len(seen)} ({sorted(seen)})")
+                if len(seen) < 2:
+                    problems.append(f"only {len(seen)} worker answered: the quota was not tested across workers")
             checks = [f"  PROBLEM: {x}" for x in problems] or ["  checks: all passed"]
             print("\n".join(lines + checks), flush=True)
             failed |= bool(problems)
@@ -432,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for a in apps:
             a.stop()
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=20)
         shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:

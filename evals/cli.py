@@ -38,8 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="choose the refusal threshold on several dev sets at once")
     c.add_argument("--dataset", action="append", help="dataset(s) (default: bulletins, holdout, zone-dev, rgb-zh)")
     c.add_argument("--report", type=Path, default=REPO / "evals" / "reports" / "calibration.md")
-    c.add_argument("--support-weights", default="0,0.5,1,2", help="answer-support weights to try (comma-separated)")
+    c.add_argument("--support-weights", default="0,1,2,3", help="answer-support weights to try (comma-separated)")
+    c.add_argument("--dense-weights", default="", help="fusion dense weights to try, BM25 = 1 − dense (default: the "
+                   "current BULLETIN_DENSE_WEIGHT only)")
     c.add_argument("--quiet", action="store_true")
+    x = sub.add_parser("figures", help="precision and recall of the figure table on hand-labelled figures")
+    x.add_argument("--labels", type=Path, default=REPO / "evals" / "figures" / "labels.jsonl")
+    x.add_argument("--report", type=Path, default=REPO / "evals" / "reports" / "figures.md")
     f = sub.add_parser("import-feedback", help="turn 「答案有误」 feedback into eval cases to review")
     f.add_argument("--feedback", type=Path, help="feedback JSONL (default: BULLETIN_DATA_DIR/feedback.jsonl)")
     f.add_argument("--out", type=Path, default=REPO / "evals" / "datasets" / "feedback_cases.jsonl")
@@ -90,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "gate":
             return run_gate(settings, args)
+        if args.command == "figures":
+            from evals.figures import run as run_figures
+
+            print(run_figures(args.labels, args.report))
+            print(f"report: {args.report}")
+            return 0
         dataset = resolve(args.dataset, getattr(args, "corpus", None))
         configs = list(CONFIG_NAMES) if not args.config or "all" in args.config else list(dict.fromkeys(args.config))
         data = evaluate(settings, dataset, configs, run_out=args.run_out, show_progress=not args.quiet)
@@ -140,27 +151,36 @@ def run_calibrate(settings, args: argparse.Namespace) -> str:
 
     names = args.dataset or ["bulletins", "holdout", "zone-dev", "rgb-zh"]
     weights = [float(w) for w in args.support_weights.split(",")]
+    dense_weights = [float(w) for w in args.dense_weights.split(",")] if args.dense_weights else [settings.dense_weight]
     rows = []
-    for weight in weights:
-        free = settings.model_copy(update={"refuse_below": 0.0, "support_weight": weight})
-        runs = {}
-        for name in names:
-            dataset = resolve(name)
-            data = evaluate(free, dataset, [PRIMARY], show_progress=not args.quiet, keep_run=True)
-            runs[dataset.name] = (load_questions(dataset.questions), data["results"][PRIMARY]["run"])
-        rows += [{**r, "support_weight": weight} for r in sweep(runs, [i / 100 for i in range(0, 61, 2)])]
+    for dense in dense_weights:
+        for weight in weights:
+            free = settings.model_copy(update={"refuse_below": 0.0, "support_weight": weight, "dense_weight": dense,
+                                               "bm25_weight": round(1.0 - dense, 4)})
+            runs = {}
+            for name in names:
+                dataset = resolve(name)
+                data = evaluate(free, dataset, [PRIMARY], show_progress=not args.quiet, keep_run=True)
+                runs[dataset.name] = (load_questions(dataset.questions), data["results"][PRIMARY]["run"])
+            rows += [{**r, "support_weight": weight, "dense_weight": dense}
+                     for r in sweep(runs, [i / 100 for i in range(0, 61, 2)])]
     chosen = best(rows)
-    lines = ["# Refusal threshold and answer-support weight calibration (`python -m evals calibrate`)", "",
-             "Each dataset answered once per support weight without a threshold; refusing below τ simulated. Score: "
-             "(facts found on answerable questions + traps refused) / questions; the chosen pair maximises the mean "
-             "over the datasets, so no set gains at another's expense.", "",
-             "| support weight | τ | " + " | ".join(f"{n} score / false refusals / traps refused" for n in names) + " | mean |",
-             "|---:|---:|" + "---|" * len(names) + "---:|"]
+    lines = ["# Refusal threshold, answer-support and fusion weight calibration (`python -m evals calibrate`)", "",
+             "Each dataset answered once per (dense weight, support weight) without a threshold; refusing below τ "
+             "simulated. Score: (facts found on answerable questions + traps refused) / questions; the chosen triple "
+             "maximises the mean over the datasets, so no set gains at another's expense. The BM25 weight is "
+             "1 − dense weight.", "",
+             "| dense weight | support weight | τ | " + " | ".join(f"{n} score / false refusals / traps refused" for n in names)
+             + " | mean |",
+             "|---:|---:|---:|" + "---|" * len(names) + "---:|"]
     for r in rows:
         cells = " | ".join(f"{r[n]['score']:.3f} / {r[n]['false_refusals']} / {r[n]['traps_refused']}" for n in names)
         mark = " **chosen**" if r is chosen else ""
-        lines.append(f"| {r['support_weight']:.2f} | {r['tau']:.2f}{mark} | {cells} | {r['mean']:.4f} |")
-    lines += ["", f"Chosen: BULLETIN_SUPPORT_WEIGHT={chosen['support_weight']}, BULLETIN_REFUSE_BELOW={chosen['tau']} "
+        lines.append(f"| {r['dense_weight']:.2f} | {r['support_weight']:.2f} | {r['tau']:.2f}{mark} | {cells} | "
+                     f"{r['mean']:.4f} |")
+    lines += ["", f"Chosen: BULLETIN_DENSE_WEIGHT={chosen['dense_weight']}, "
+              f"BULLETIN_BM25_WEIGHT={round(1.0 - chosen['dense_weight'], 4)}, "
+              f"BULLETIN_SUPPORT_WEIGHT={chosen['support_weight']}, BULLETIN_REFUSE_BELOW={chosen['tau']} "
               "(settings.py defaults)."]
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -29,7 +29,9 @@ def case_from_feedback(item: dict[str, Any]) -> dict[str, Any] | None:
         return None
     correction = str(item.get("correction") or "").strip()
     history = item.get("history") or []
-    key = json.dumps([question, history], ensure_ascii=False)
+    # The correction is part of the key: two staff members correcting the same question
+    # differently (or one reporting without a correction first) are separate cases to review.
+    key = json.dumps([question, history, correction], ensure_ascii=False)
     unanswerable = any(m in correction for m in NOT_IN_BULLETIN)
     return {
         "id": "fb-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10],

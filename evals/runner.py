@@ -37,6 +37,19 @@ from index.loaders import SkipFile, iter_corpus_files, read_text
 from index.store import BulletinIndex
 from settings import Settings
 
+
+class ChunkTexts:
+    """Chunk texts looked up by id through the index's narrow read API (``chunk(id)``), for the
+    metrics' ``chunk_texts.get``: a lookup per judged id, not a copy of every chunk."""
+
+    def __init__(self, index: BulletinIndex) -> None:
+        self._index = index
+
+    def get(self, chunk_id: str, default: str | None = None) -> str | None:
+        chunk = self._index.chunk(chunk_id)
+        return chunk.text if chunk is not None else default
+
+
 CONFIG_NAMES = ("dense", "bm25", "hybrid-rrf", "hybrid", "hybrid+rerank", "naive-langchain")
 PRIMARY = "hybrid+rerank"
 
@@ -140,7 +153,7 @@ def evaluate(
             for record in run.values():
                 record["retrieved"] = list(dict.fromkeys(cid.rsplit("#", 1)[0] for cid in record["retrieved"]))
         judged = index if (name == "naive-langchain" and dataset.corpus_is_passages) else idx
-        chunk_texts = {cid: c.text for cid, c in judged.chunks.items()}
+        chunk_texts = ChunkTexts(judged)
         rows = metrics.per_question(questions, run, chunk_texts)
         results[name] = {
             "metrics": metrics.aggregate(questions, run, chunk_texts),

@@ -238,6 +238,8 @@ class Builder:
             unchanged_quick = (not changed and not removed and not lexicon_changed and meta.get("embed_model")
                                and not force and not annotator_changed)
             if unchanged_quick:
+                if not index.catalog.figures_current():  # another figure extractor: rows re-extracted
+                    report.warnings.append(f"figure table re-extracted ({index.catalog.refresh_figures()} rows)")
                 report.orphans_deleted = self._collect_garbage()
                 self._save_keyword_index()
                 report.chunks_total = index.catalog.count()

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.figure_table import FIGURE_EXTRACTOR, FigureRow, figure_rows
 from index.sqlite_open import connect_wal
 from index.types import Chunk
 
@@ -48,7 +49,17 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS annotations (
     id TEXT PRIMARY KEY, annotator TEXT NOT NULL, data TEXT NOT NULL, vecs BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS figures (
+    chunk_id TEXT NOT NULL, source TEXT NOT NULL, entity TEXT NOT NULL, metric TEXT NOT NULL,
+    value TEXT NOT NULL, unit TEXT NOT NULL, normalised REAL NOT NULL, base TEXT NOT NULL, kind TEXT NOT NULL,
+    period TEXT NOT NULL, date TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS figures_source ON figures(source);
+CREATE INDEX IF NOT EXISTS figures_entity ON figures(entity);
+CREATE INDEX IF NOT EXISTS figures_metric ON figures(metric);
 """
+
+_FIGURE_COLUMNS = ("chunk_id", "source", "entity", "metric", "value", "unit", "normalised", "base", "kind", "period",
+                   "date", "start", "end", "text")
 
 
 class Catalog:
@@ -160,6 +171,7 @@ class Catalog:
             for path in list(removed) + list(replaced):
                 db.execute("DELETE FROM chunks WHERE source = ?", (path,))
                 db.execute("DELETE FROM sources WHERE path = ?", (path,))
+                db.execute("DELETE FROM figures WHERE source = ?", (path,))
             for path, (record, chunks) in replaced.items():
                 db.execute(
                     "INSERT INTO sources VALUES (?, ?, ?, ?, ?)",
@@ -172,12 +184,81 @@ class Catalog:
                         for n, (c, tokens) in enumerate(chunks)
                     ),
                 )
-            meta = {**meta, "generation": str(self.generation + 1), "schema": SCHEMA_VERSION}
+                # The figure table is written in the same transaction as the chunks it comes from:
+                # a killed build leaves both as they were, a finished one both new.
+                db.executemany(_INSERT_FIGURE, (_figure_values(r) for c, _ in chunks for r in chunk_figures(c)))
+            if self.meta().get("figures") != FIGURE_EXTRACTOR:
+                _refill_figures(db)
+            meta = {**meta, "generation": str(self.generation + 1), "schema": SCHEMA_VERSION, "figures": FIGURE_EXTRACTOR}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+
+    # --- the figure table ----------------------------------------------------------------------
+    def figures_current(self) -> bool:
+        """Were the figure rows extracted by this code's extractor (``FIGURE_EXTRACTOR``)?"""
+        return self.meta().get("figures") == FIGURE_EXTRACTOR
+
+    def refresh_figures(self) -> int:
+        """Re-extract every committed chunk's figures (another extractor version); one transaction."""
+        with self._transaction() as db:
+            n = _refill_figures(db)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('figures', ?)", (FIGURE_EXTRACTOR,))
+        return n
+
+    def figures(self, entity: str = "", metric: str = "", date_from: str = "", date_to: str = "",
+                source: str = "", limit: int = 500, offset: int = 0) -> tuple[list[FigureRow], int]:
+        """Rows matching the filters (entity and metric: substrings; dates: ISO, inclusive), in date
+        order, and how many match in all."""
+        where, args = [], []
+        for column, value in (("entity", entity), ("metric", metric)):
+            if value:
+                where.append(f"{column} LIKE ? ESCAPE '\\'")
+                args.append("%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if date_from:
+            where.append("date >= ?")
+            args.append(date_from)
+        if date_to:
+            where.append("date != '' AND date <= ?")
+            args.append(date_to + "\uffff")  # a whole day (or month) given as a prefix counts
+        if source:
+            where.append("source = ?")
+            args.append(source)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        total = self._db.execute(f"SELECT COUNT(*) FROM figures{clause}", args).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT {_SELECT_FIGURE} FROM figures{clause} "
+            "ORDER BY date, source, chunk_id, start LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return [FigureRow(*r) for r in rows], total
+
+    def figure_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT DISTINCT chunk_id FROM figures")}
 
     def clear(self) -> None:
         with self._transaction() as db:
+            db.execute("DELETE FROM figures")
             db.execute("DELETE FROM chunks")
             db.execute("DELETE FROM sources")
             db.execute("DELETE FROM annotations")
             db.execute("DELETE FROM meta WHERE key != 'generation'")
+
+
+_SELECT_FIGURE = ", ".join(f'"{c}"' for c in _FIGURE_COLUMNS)
+_INSERT_FIGURE = f"INSERT INTO figures VALUES ({', '.join('?' * len(_FIGURE_COLUMNS))})"
+
+
+def chunk_figures(chunk: Chunk) -> list[FigureRow]:
+    """A chunk's rows of the figure table (its city stands in where a sentence names no place)."""
+    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date)
+
+
+def _figure_values(row: FigureRow) -> tuple:
+    return tuple(getattr(row, c) for c in _FIGURE_COLUMNS)
+
+
+def _refill_figures(db: sqlite3.Connection) -> int:
+    db.execute("DELETE FROM figures")
+    n = 0
+    for cid, data in db.execute("SELECT id, data FROM chunks").fetchall():
+        rows = chunk_figures(Chunk.from_metadata(cid, json.loads(data)))
+        db.executemany(_INSERT_FIGURE, (_figure_values(r) for r in rows))
+        n += len(rows)
+    return n

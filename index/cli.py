@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.builder import Builder
 from index.errors import BulletinIndexError
-from index.fusion import rrf, score_fusion
+from index.fusion import fuse
 from index.store import BulletinIndex, Filter
 
 
@@ -29,7 +29,37 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     s.add_argument("--city", default="", help="only passages of this city, e.g. 吕梁市")
     s.add_argument("--json", action="store_true")
+    f = sub.add_parser("figures", help="the figure table: place, metric, value, unit, period, date, source")
+    f.add_argument("--place", default="", help="place or zone the figures are about, e.g. 吕梁市")
+    f.add_argument("--metric", default="", help="a word of the metric, e.g. 签约投资额")
+    f.add_argument("--from", dest="date_from", default="", help="documents dated on or after (YYYY[-MM[-DD]])")
+    f.add_argument("--to", dest="date_to", default="", help="documents dated up to (YYYY[-MM[-DD]])")
+    f.add_argument("--limit", type=int, default=200)
+    f.add_argument("--csv", action="store_true", help="CSV on stdout (UTF-8 with BOM, for Excel)")
+    f.add_argument("--json", action="store_true")
     return p
+
+
+FIGURE_FIELDS = ("entity", "metric", "value", "unit", "normalised", "base", "period", "date", "source", "chunk_id",
+                 "start", "end", "text")
+
+
+def _figures(index: BulletinIndex, args: argparse.Namespace) -> None:
+    import csv
+
+    rows, total = index.figures(args.place, args.metric, args.date_from, args.date_to, limit=args.limit)
+    if args.csv:
+        sys.stdout.write("\ufeff")
+        out = csv.DictWriter(sys.stdout, fieldnames=FIGURE_FIELDS, extrasaction="ignore", lineterminator="\n")
+        out.writeheader()
+        out.writerows(r.to_dict() for r in rows)
+    elif args.json:
+        print(json.dumps({"total": total, "rows": [r.to_dict() for r in rows]}, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            print(f"{r.entity or '-'}\t{r.metric or '-'}\t{r.text}\t{r.period or '-'}\t{r.date or '-'}\t{r.source}")
+    if not args.csv and not args.json:
+        print(f"{len(rows)} of {total} rows" + (" (raise --limit for more)" if total > len(rows) else ""), file=sys.stderr)
 
 
 def _search(index: BulletinIndex, args: argparse.Namespace) -> list[dict]:
@@ -37,19 +67,10 @@ def _search(index: BulletinIndex, args: argparse.Namespace) -> list[dict]:
     flt = Filter(city=args.city)
     dense = index.dense(args.query, settings.dense_k, flt) if args.mode in ("hybrid", "dense") else []
     bm25 = index.keyword(args.query, settings.bm25_k, flt) if args.mode in ("hybrid", "bm25") else []
-    if args.mode == "dense":
-        ranked = dense
-    elif args.mode == "bm25":
-        ranked = bm25
-    elif settings.fusion == "rrf":
-        ranked = rrf(
-            [[i for i, _ in dense], [i for i, _ in bm25]], k=settings.rrf_k, weights=[settings.dense_weight, settings.bm25_weight]
-        )
-    else:
-        ranked = score_fusion([dense, bm25], [settings.dense_weight, settings.bm25_weight], ["minmax", "max"])
+    ranked = fuse(dense, bm25, args.mode, settings.fusion, (settings.dense_weight, settings.bm25_weight), settings.rrf_k)
     rows = []
     for rank, (cid, score) in enumerate(ranked[: args.k], 1):
-        chunk = index.chunks[cid]
+        chunk = index.chunk(cid)
         rows.append(
             {
                 "rank": rank,
@@ -94,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             for r in [] if args.json else rows:
                 print(f"#{r['rank']}  score {r['score']}  {r['source']}  {r['city'] or '-'}  {r['section'] or '-'}  [{r['id']}]")
                 print(f"    {r['text']}\n")
+        elif args.command == "figures":
+            index.check()
+            _figures(index, args)
     except (BulletinIndexError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

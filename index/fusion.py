@@ -53,3 +53,29 @@ def score_fusion(
                 scaled = (s - lo) / (hi - lo) if hi > lo else 1.0
             scores[item] = scores.get(item, 0.0) + weight * scaled
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def fuse(
+    dense: Sequence[tuple[str, float]],
+    bm25: Sequence[tuple[str, float]],
+    mode: str = "hybrid",
+    fusion: str = "score",
+    weights: Sequence[float] = (0.5, 0.5),
+    rrf_k: int = 60,
+) -> list[tuple[str, float]]:
+    """The one way dense and BM25 results become one ranking (the assistant's retriever and
+    ``python -m index search`` both call it): one list alone for ``mode`` dense/bm25, else RRF or
+    normalised score fusion.
+
+    >>> fuse([("a", 0.9), ("b", 0.7)], [("b", 3.0)], mode="bm25")
+    [('b', 3.0)]
+    >>> fuse([("a", 0.9), ("b", 0.7)], [("b", 3.0)])
+    [('a', 0.5), ('b', 0.5)]
+    """
+    if mode == "dense":
+        return list(dense)
+    if mode == "bm25":
+        return list(bm25)
+    if fusion == "rrf":
+        return rrf([[i for i, _ in dense], [i for i, _ in bm25]], k=rrf_k, weights=list(weights))
+    return score_fusion([dense, bm25], list(weights), ["minmax", "max"])

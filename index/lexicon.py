@@ -146,6 +146,15 @@ class Lexicon:
             self._entities = frozenset(t for t in self.terms if not general.get(t))
         return self._entities
 
+    def is_zone(self, word: str) -> bool:
+        """A zone word (经开区, 新区) or a zone's name (孝义经开区): a place, not part of a metric's name.
+
+        >>> Lexicon.empty().is_zone("经开区"), Lexicon.empty().is_zone("孝义经开区"), Lexicon.empty().is_zone("投资")
+        (True, True, False)
+        """
+        return any(word.endswith(s) for s in ZONE_SUFFIXES) and (word in ZONE_SUFFIXES or bool(zone_names(word))
+                                                                 or word in self.terms)
+
     @classmethod
     def empty(cls) -> Lexicon:
         return _empty_lexicon()

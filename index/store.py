@@ -19,6 +19,7 @@ from index.chroma_store import ChromaStore
 from index.chunking import chunker_version
 from index.embedding import Embedder, canonical_model_name, make_embedder
 from index.errors import BulletinIndexError, IndexMismatchError, IndexNotBuiltError
+from index.figure_table import FigureRow
 from index.keyword import BM25Index
 from index.lexicon import Lexicon
 from index.types import Chunk
@@ -239,6 +240,17 @@ class BulletinIndex:
             found = cache[text] = any(text in c.text for c in self._chunks.values())
         return found
 
+    def figures(self, place: str = "", metric: str = "", date_from: str = "", date_to: str = "",
+                limit: int = 500, offset: int = 0) -> tuple[list[FigureRow], int]:
+        """The figure table (built with the index), filtered; rows in date order and the total.
+
+        ``place`` matches the place or zone a figure is about, by its short name too (吕梁市 finds
+        rows of 吕梁); ``metric`` is a substring of the metric (签约投资额); dates are ISO prefixes.
+        """
+        self._refresh()
+        return self.catalog.figures(entity=short_place(place), metric=metric.strip(), date_from=date_from.strip(),
+                                    date_to=date_to.strip(), limit=limit, offset=offset)
+
     def cities(self) -> list[str]:
         """Cities the indexed articles speak for, most passages first."""
         self._refresh()
@@ -337,3 +349,20 @@ class BulletinIndex:
 
     def close(self) -> None:
         self.catalog.close()
+
+
+def short_place(name: str) -> str:
+    """A place's short name for matching (吕梁市 → 吕梁; 眉县 and zone names stay as they are).
+
+    >>> short_place("吕梁市"), short_place("眉县"), short_place("眉县经开区"), short_place("")
+    ('吕梁', '眉县', '眉县经开区', '')
+    """
+    from index.gazetteer import gazetteer
+
+    name = name.strip()
+    g = gazetteer()
+    found = g.find(name)
+    if len(found) == 1 and found[0].surface == name:
+        place = g.place(found[0].codes[0])
+        return place.short if place.name == name else name
+    return name

@@ -172,6 +172,31 @@ class SourceOut(BaseModel):
     context: list[ContextPassage] = Field(description="passages of the same article, in order")
 
 
+DATE_PREFIX = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"
+
+
+class FigureOut(BaseModel):
+    entity: str = Field(description="place or zone the figure is about (the article's city when the sentence names none)")
+    metric: str = Field(description="what it measures, as written: 签约投资额")
+    value: str = Field(description="number and multiplier as printed: 24.07亿")
+    unit: str
+    normalised: float = Field(description="value in the base unit (元, %, 千瓦 …)")
+    base: str
+    kind: str
+    period: str = Field(description="the period its sentence states (\"\" when none)")
+    date: str = Field(description="the document's date (ISO; \"\" when unknown)")
+    source: str
+    chunk_id: str = Field(description="the passage it is quoted from (GET /api/sources/{chunk_id})")
+    start: int
+    end: int
+    text: str = Field(description="the figure as printed: 24.07亿元")
+
+
+class FiguresOut(BaseModel):
+    total: int = Field(description="rows matching the filters")
+    rows: list[FigureOut]
+
+
 class HealthDetails(BaseModel):
     """Only for a request carrying the admin token: paths, models and backends are not public."""
 
@@ -385,6 +410,21 @@ def build_router(svc: Services) -> APIRouter:
             context=[ContextPassage(chunk_id=c.id, text=c.text, original=c.display_text, section=c.section,
                                     item=c.item, start=c.start, end=c.end, cited=c.id == chunk.id) for c in article],
         )
+
+    @router.get("/figures", response_model=FiguresOut, responses={422: {"model": ErrorOut}},
+                summary="The figure table, filtered", dependencies=[Depends(rate_limit)])
+    async def figures(
+        place: str = Query("", max_length=50, description="place or zone, e.g. 吕梁市"),
+        metric: str = Query("", max_length=50, description="a word of the metric, e.g. 签约投资额"),
+        date_from: str = Query("", alias="from", pattern=DATE_PREFIX, description="documents dated on or after (YYYY[-MM[-DD]])"),
+        date_to: str = Query("", alias="to", pattern=DATE_PREFIX, description="documents dated up to (YYYY[-MM[-DD]])"),
+        limit: int = Query(200, ge=1, le=2000),
+        offset: int = Query(0, ge=0),
+    ) -> FiguresOut:
+        loop = asyncio.get_running_loop()
+        rows, total = await loop.run_in_executor(
+            None, lambda: svc.assistant.index.figures(place, metric, date_from, date_to, limit=limit, offset=offset))
+        return FiguresOut(total=total, rows=[FigureOut(**r.to_dict()) for r in rows])
 
     @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, summary="Readiness")
     async def health(request: Request) -> JSONResponse:

@@ -119,7 +119,7 @@ def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None 
         for kind, hits in (("answer", found.hits[:DEPTH]), ("noanswer", [h for h in found.hits if h.chunk.source != source][:DEPTH])):
             if kind == "noanswer" and int(hashlib.sha1(q.id.encode()).hexdigest()[:4], 16) % 2:
                 continue
-            rules, candidate_rules = constraints.for_question(analysis, lambda term: False, index.article_text)
+            rules, candidate_rules = constraints.for_question(analysis, lambda term: False, index.article_text, index.lexicon)
             g = gather(index, analysis, Retrieved(hits, found.query_vector), DEPTH, rules)
             cands, passages, X = g.candidates, g.passages, g.features
             if not cands:

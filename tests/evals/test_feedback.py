@@ -42,12 +42,14 @@ def test_no_question_no_case(item: dict) -> None:
     assert case_from_feedback(item) is None
 
 
-def test_ids_depend_on_question_and_history_only() -> None:
+def test_ids_depend_on_question_history_and_correction_only() -> None:
     a = case_from_feedback({"question": "吕梁签约投资额？", "correction": "24.07亿元"})
-    b = case_from_feedback({"question": "吕梁签约投资额？", "correction": "另一个更正", "answer": "x", "ts": "later"})
+    b = case_from_feedback({"question": "吕梁签约投资额？", "correction": "24.07亿元", "answer": "x", "ts": "later"})
     c = case_from_feedback({"question": "吕梁签约投资额？", "history": ["太原呢？"]})
     d = case_from_feedback({"question": "太原签约投资额？"})
-    assert a["id"] == b["id"] and len({a["id"], c["id"], d["id"]}) == 3
+    e = case_from_feedback({"question": "吕梁签约投资额？"})  # a report without a correction
+    f = case_from_feedback({"question": "吕梁签约投资额？", "correction": "另一个更正"})
+    assert a["id"] == b["id"] and len({a["id"], c["id"], d["id"], e["id"], f["id"]}) == 5
 
 
 def test_import_counts_bad_lines_and_dedups_by_id() -> None:
@@ -82,7 +84,7 @@ def test_run_import_appends_only_new_cases_and_the_result_is_a_valid_dataset(tmp
     message = run_import(feedback, out)
     assert message.startswith("1 new cases appended") and "1 unreadable lines skipped" in message and "needs_review" in message
     with feedback.open("a", encoding="utf-8") as fh:
-        fh.write(line(question="吕梁签约投资额？", correction="重复") + "\n")
+        fh.write(line(question="吕梁签约投资额？", correction="24.07亿元", answer="again") + "\n")  # same report
         fh.write(line(question="朔州经开区成立了几家运营公司？", correction="简报中没有朔州") + "\n")
     assert run_import(feedback, out).startswith("1 new cases appended")
     cases = load_questions(out)  # the evals can read what was written

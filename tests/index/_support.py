@@ -233,6 +233,7 @@ def assert_consistent(index, check_vectors: bool = True) -> set[str]:
     listed = [cid for rec in index.catalog.sources().values() for cid in rec.chunk_ids]
     assert len(listed) == len(set(listed)), "a chunk id is listed twice in the sources table"
     assert set(listed) == catalog_ids
+    assert_figures_match(index)
     if check_vectors and catalog_ids:
         chunks = index.catalog.get(catalog_ids)
         stored = chroma_records(index, sorted(catalog_ids))
@@ -290,3 +291,14 @@ def index_cmd(*args: str) -> list[str]:
 
 def run_index(args: Sequence[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(index_cmd(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_figures_match(index) -> None:
+    """The figure table holds exactly the rows of the committed chunks: none missing, none twice,
+    none of a chunk no longer committed."""
+    from index.catalog import _SELECT_FIGURE, _figure_values, chunk_figures
+
+    chunks = index.catalog.get(index.catalog.chunk_ids())
+    want = sorted(_figure_values(r) for c in chunks.values() for r in chunk_figures(c))
+    got = sorted(tuple(r) for r in index.catalog._db.execute(f"SELECT {_SELECT_FIGURE} FROM figures"))
+    assert len(got) == len(want) and got == want, f"figure table: {len(got)} rows, the committed chunks give {len(want)}"

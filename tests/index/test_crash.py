@@ -31,6 +31,7 @@ from tests.conftest import ROOT, SEED, make_settings
 from tests.index._support import (
     SEED_NAME,
     assert_consistent,
+    assert_figures_match,
     bulletin_text,
     cli_env,
     expected_chunk_ids,
@@ -113,6 +114,7 @@ def _check_readable(index: BulletinIndex, committed: set[str], round_no: int, an
     ids = index.catalog.chunk_ids()
     assert ids == committed
     assert ids <= index.dense_store.ids(), "a committed chunk has no vector"
+    assert_figures_match(index)  # the figure table is committed with the chunks: it matches them exactly
     assert set(index.chunks) == ids
     bm25_ids = index.keyword_index._fresh()[0]  # what keyword search ranks (saved, or refitted when missing)
     assert len(bm25_ids) == len(ids) and set(bm25_ids) == ids, "BM25 ranks another chunk set than the catalog's"

@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
+
 OPENERS = {
     "catalog": """
 import sys
@@ -22,8 +24,6 @@ print(catalog.count(), catalog.generation)
 import sys
 from pathlib import Path
 from index.embedding import CachedEmbedder, HashingEmbedder
-
-pytestmark = pytest.mark.integration  # starts processes or servers: `make test`, not plain `pytest`
 embedder = CachedEmbedder(HashingEmbedder(dim=16), Path(sys.argv[1]))
 print(embedder.dim, len(embedder._db.execute("SELECT * FROM vectors").fetchall()))
 """,

@@ -1,0 +1,275 @@
+"""The figure table: every quantity a passage states, as a row (entity, metric, value, unit, period).
+
+Built with the index, in the catalog's commit transaction (``index.catalog``), so the rows always
+match the committed chunks.  Figures come from the one figure parser (``index.figures``), periods
+from the one time parser (``index.periods``), places from the gazetteer; the words that sit between
+a metric and its figure are data (``index/data/metric_words.tsv``).
+
+A row's metric is the phrase right before the figure in its clause, without the linking verb
+(完成, 达到…), the period, the place and the zone that open it; a change (同比增长5%) takes the
+metric of the figure before it in the sentence.  The entity is the nearest place or zone named
+before the figure in its sentence, else the article's city.
+
+>>> rows = figure_rows("一季度，全市8个工业类开发区规上工业增加值完成162.33亿元，同比增长-2.6%。", city="吕梁市")
+>>> [(r.entity, r.metric, r.value, r.unit, r.period) for r in rows]
+[('吕梁市', '工业类开发区', '8', '个', '一季度'), ('吕梁市', '规上工业增加值', '162.33亿', '元', '一季度'), ('吕梁市', '规上工业增加值同比增长', '-2.6', '%', '一季度')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from index.datafiles import read_tsv
+from index.figures import Figure, find_figures, is_year
+from index.gazetteer import gazetteer
+from index.periods import find_periods
+
+# Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
+FIGURE_EXTRACTOR = "figures/1"
+
+_SENTENCE_END = "。！？!?；;\n"
+_CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
+_ZONE_WORDS = ("高新技术产业开发区", "经济技术开发区", "经济开发区", "开发区", "经开区", "高新区", "园区", "新区", "示范区", "产业园")
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    chunk_id: str
+    source: str
+    entity: str  # place or zone the figure is about: 吕梁市, 眉县经开区
+    metric: str  # what it measures, as written: 签约投资额, 规上工业增加值同比增长
+    value: str  # number and multiplier as printed: 24.07亿
+    unit: str  # 元, %, 个, GW … ("" for a bare number)
+    normalised: float  # value × multiplier × unit factor, in ``base``
+    base: str  # 元, %, 千瓦 …
+    kind: str  # money, percent, count, power …
+    period: str  # the period the sentence states for it: 2024年一季度, 上半年 ("" when none)
+    date: str  # the document's date (ISO), for periods relative to it and for ordering
+    start: int  # offsets of the figure in the chunk's text
+    end: int
+    text: str  # the figure as printed: 24.07亿元
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Words:
+    link: tuple[str, ...]
+    prefix: tuple[str, ...]
+    inner: tuple[str, ...]
+    growth: frozenset[str]
+    generic: frozenset[str]
+    approx: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _words() -> _Words:
+    rows = read_tsv("index", "data/metric_words.tsv", 2)
+    by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx")}
+    longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
+    return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
+                  frozenset(by["generic"]), longest(by["approx"]))
+
+
+def _tabled(f: Figure) -> bool:
+    """A quantity worth a row: not a year, a calendar date, a rank or a bare number, and written in
+    Arabic digits, as statistics are (GB/T 15835-2011 §4.1): 「三大计划」「二期」「百亿级」 name things."""
+    return (f.is_quantity and not is_year(f) and not f.ordinal and f.kind not in ("time", "date")
+            and f.text[:1] in "-+0123456789.")
+
+
+def _strip(metric: str) -> str:
+    w = _words()
+    changed = True
+    while changed and metric:
+        changed = False
+        metric = metric.strip(" 　\t“”\"'‘’《》()（）·-—")
+        for p in w.prefix:
+            if metric.startswith(p) and len(metric) > len(p) and _first_word(metric) == p:
+                metric, changed = metric[len(p):], True  # at a word boundary: 有效 is no 有 + 效
+                break
+        for link in w.link:
+            if metric.endswith(link):
+                metric, changed = metric[: -len(link)], True
+                break
+        if metric.endswith("的"):
+            metric, changed = metric[:-1], True
+    return metric
+
+
+def _first_word(phrase: str) -> str:
+    from index.lexicon import Lexicon
+
+    tagged = Lexicon.empty().tagged(phrase)
+    return tagged[0][0] if tagged else ""
+
+
+def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int, str]]) -> str:
+    """The phrase before the figure in its clause, without period, place, zone and link words."""
+    raw = text[clause_start : f.start]
+    # Periods and places inside the phrase belong to other columns.
+    for p in sorted(find_periods(raw), key=lambda p: -p.start):
+        raw = raw[: p.start] + " " + raw[p.end :]
+    for s, e, _name in sorted(_outermost(places), key=lambda t: -t[0]):
+        if clause_start <= s and e <= f.start:
+            raw = raw[: s - clause_start] + " " + raw[e - clause_start :]
+    raw = raw.split(" ")[-1] if raw.strip() else ""
+    for zone in _ZONE_WORDS:  # 「工业类开发区规上工业增加值」: what follows the zone is the metric
+        at = raw.rfind(zone)
+        if at >= 0 and at + len(zone) < len(raw):
+            raw = raw[at + len(zone):]
+            break
+    raw = _strip(raw)
+    for verb in _words().inner:  # 「大会共签约项目」: the metric starts after the verb
+        at = raw.rfind(verb)
+        if at >= 0 and len(raw) - at - len(verb) >= 2:
+            raw = raw[at + len(verb):] if verb != "新增" else raw[at:]  # 新增 is part of 新增产值
+            break
+    return _strip(raw)
+
+
+def _noun_after(text: str, f: Figure) -> str:
+    """「47户未复工复产企业」「20亿元科技创新、」「7项区域评估已完成」: the noun run right after the
+    figure names what it counts or funds (jieba's parts of speech: nouns, and verbs inside the run
+    once it has started with a negation or noun; it ends at an adverb, preposition, conjunction,
+    particle, pronoun or number).  Empty when a delimiter follows the figure."""
+    from index.lexicon import Lexicon
+
+    end = _clause_end(text, f.end)
+    after = text[f.end : end]
+    for w in _words().approx:
+        if after.startswith(w):
+            after = after[len(w):]
+    if not after or not ("\u4e00" <= after[0] <= "\u9fff"):
+        return ""
+    tokens = Lexicon.empty().tagged(after)
+    run: list[str] = []
+    flags: list[str] = []
+    for i, (word, flag) in enumerate(tokens):
+        head = flag[:1]
+        cjk = "\u4e00" <= word[0] <= "\u9fff"
+        nxt = tokens[i + 1][1][:1] if i + 1 < len(tokens) else ""
+        if not run and head == "d":
+            run.append(word)  # 「未复工复产企业」: a negation opens the run
+            flags.append(flag)
+            continue
+        if word in _words().inner or word in _words().link or not cjk:
+            break
+        if head == "v" and flag != "vn":
+            # A verb belongs to the name when a noun or the clause's end follows it (复工复产企业,
+            # 科技创新、); otherwise it is what the thing does (「大基地加快投产」).
+            if not run or nxt not in ("n", "v", ""):
+                break
+        elif head in ("q", "m") and run:
+            pass  # 「工业类开发区」
+        elif head in ("d", "p", "c", "u", "r", "m", "q", "w"):
+            break
+        run.append(word)
+        flags.append(flag)
+    phrase = "".join(run)
+    for zone in _ZONE_WORDS:  # 「8个工业类开发区规上工业增加值…」: the counted things end with the zone word
+        at = phrase.find(zone)
+        if at >= 0:
+            phrase = phrase[: at + len(zone)]
+            break
+    return phrase if len(phrase) >= 2 and any(f[:1] != "d" for f in flags) else ""
+
+
+def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "", date: str = "") -> list[FigureRow]:
+    """The rows of one passage's text (see the module's example)."""
+    figures = [f for f in find_figures(text) if _tabled(f)]
+    if not figures:
+        return []
+    g = gazetteer()
+    places = [(m.start, m.end, m.surface) for m in g.find(text)]
+    places += _zones(text)
+    places.sort()
+    periods = find_periods(text)
+    growth = _words().growth
+    rows: list[FigureRow] = []
+    previous: dict[int, str] = {}  # sentence start → metric of the figure before
+    counted: dict[int, tuple[str, int]] = {}  # sentence start → (metric, clause end) of the count before
+    prev_end_by_sentence: dict[int, int] = {}
+    for f in figures:
+        s_start = max(text.rfind(ch, 0, f.start) for ch in _SENTENCE_END) + 1
+        c_start = max(max(text.rfind(ch, 0, f.start) for ch in _CLAUSE_END) + 1, s_start,
+                      prev_end_by_sentence.get(s_start, s_start))
+        if _quoted(text, f.start):
+            continue  # 「“12大基地”」「“1+5”政策体系」: a figure inside a name
+        metric = _noun_after(text, f) or _metric(text, f, c_start, places)
+        if (not metric or metric in growth) and previous.get(s_start):
+            metric = previous[s_start] + (metric if metric in growth else "")
+        subject, subject_end = counted.get(s_start, ("", 0))
+        adjacent = subject and not text[subject_end:c_start].strip("，,、 ")  # the count's clause is the one before
+        if adjacent and f.kind != "count" and metric in _words().generic and not _shares_word(metric, subject):
+            metric = subject + metric  # 「开工项目12个，总投资12.12亿元」: the 总投资 of the 开工项目
+        before = [p for p in _outermost(places) if s_start <= p[0] and p[1] <= f.start]
+        entity = _named_after(text, f) or (before[-1][2] if before else city)
+        in_sentence = [p for p in periods if p.start >= s_start and p.end <= f.start]
+        after = [p for p in periods if p.start >= f.end and p.start < _sentence_end(text, f.end)]
+        period = (in_sentence[-1] if in_sentence else after[0] if after else None)
+        rows.append(FigureRow(
+            chunk_id=chunk_id, source=source, entity=entity, metric=metric, value=f"{f.number}{f.multiplier}",
+            unit=f.unit, normalised=f.value, base=f.base, kind=f.kind, period=period.text if period else "",
+            date=date, start=f.start, end=f.end, text=f.text,
+        ))
+        if metric and metric not in growth:
+            previous[s_start] = metric.removesuffix(next((g for g in growth if metric.endswith(g)), "")) or metric
+        prev_end_by_sentence[s_start] = f.end
+        # Only the clause right after a count inherits it as its subject.
+        if f.kind == "count":
+            counted[s_start] = (metric, _clause_end(text, f.end))
+        else:
+            counted.pop(s_start, None)
+    return rows
+
+
+def _clause_end(text: str, at: int) -> int:
+    ends = [i for i in (text.find(ch, at) for ch in _CLAUSE_END + _SENTENCE_END) if i >= 0]
+    return min(ends) if ends else len(text)
+
+
+def _quoted(text: str, at: int) -> bool:
+    """Is ``at`` inside a “quoted” name (more opening than closing quotes before it in its sentence)?"""
+    start = max(text.rfind(ch, 0, at) for ch in _SENTENCE_END) + 1
+    return text.count("“", start, at) > text.count("”", start, at)
+
+
+def _named_after(text: str, f: Figure) -> str:
+    """「投资5亿元的路德环境绿色生物科技产业基地项目」: the figure is an attribute of what follows 的."""
+    if text[f.end : f.end + 1] != "的":
+        return ""
+    end = min([i for i in (text.find(ch, f.end + 1) for ch in "，,。；;（(、") if i >= 0] or [len(text)])
+    name = text[f.end + 1 : end].removesuffix("等")
+    return name if 2 <= len(name) <= 40 and not find_figures(name[:4]) else ""
+
+
+def _shares_word(a: str, b: str) -> bool:
+    """Do two metrics share a two-character word (签约项目 / 签约投资额)?"""
+    return any(a[i : i + 2] in b for i in range(len(a) - 1))
+
+
+def _outermost(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Drop mentions inside longer ones (萧山 inside 萧山经济技术开发区)."""
+    return [p for p in places if not any(q != p and q[0] <= p[0] and p[1] <= q[1] for q in places)]
+
+
+def _sentence_end(text: str, at: int) -> int:
+    ends = [i for i in (text.find(ch, at) for ch in _SENTENCE_END) if i >= 0]
+    return min(ends) if ends else len(text)
+
+
+def _zones(text: str) -> list[tuple[int, int, str]]:
+    """Zones named by a place (眉县经开区, 太原高新区), with their offsets: they name the entity
+    rather than the place alone."""
+    from index.lexicon import zone_names
+
+    out, at = [], 0
+    for name in zone_names(text):
+        i = text.find(name, at)
+        if i >= 0:
+            out.append((i, i + len(name), name))
+            at = i + len(name)
+    return out

@@ -1,0 +1,96 @@
+"""The figure table: rows from text written here, kept in step with the chunks by the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.builder import Builder
+from index.figure_table import figure_rows
+from index.store import BulletinIndex
+from tests.conftest import make_settings
+from tests.index._support import assert_figures_match
+
+
+def cells(text: str, city: str = "") -> list[tuple[str, str, str, str, str]]:
+    return [(r.entity, r.metric, r.value, r.unit, r.period) for r in figure_rows(text, city=city)]
+
+
+def test_metric_is_the_phrase_before_the_figure_without_link_words() -> None:
+    assert cells("本次“三个一批”活动，签约项目12个，签约投资额24.07亿元。", city="吕梁市") == [
+        ("吕梁市", "签约项目", "12", "个", ""), ("吕梁市", "签约投资额", "24.07亿", "元", "")]
+    assert cells("2024年一季度，规上工业增加值完成162.33亿元。")[0][1:] == ("规上工业增加值", "162.33亿", "元", "2024年一季度")
+
+
+def test_a_change_takes_the_metric_before_it_and_an_amount_the_count_before_it() -> None:
+    rows = cells("上半年，进出口总额实现56.3亿元，同比增长－2.6％；开工项目12个，总投资12.12亿元。")
+    assert [r[1] for r in rows] == ["进出口总额", "进出口总额同比增长", "开工项目", "开工项目总投资"]
+    assert rows[1][2:4] == ("-2.6", "%")  # full-width minus and per cent, folded
+
+
+def test_entity_is_the_nearest_place_or_zone_before_the_figure_else_the_city() -> None:
+    text = "2023年上半年，萧山经济技术开发区实现规上工业总产值1200亿元。太原市签约项目8个。新增就业岗位300个。"
+    assert [r.entity for r in figure_rows(text, city="吕梁市")] == ["萧山经济技术开发区", "太原市", "吕梁市"]
+
+
+def test_years_dates_ranks_and_mixed_units() -> None:
+    rows = cells("2023年7月11日，晶科能源56GW组件基地投产，位列第21名，年产值超100亿元。")
+    assert [(r[2], r[3]) for r in rows] == [("56", "GW"), ("100亿", "元")]
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[BulletinIndex, Path]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("吕梁市开发区工作简报\n2024年5月20日\n吕梁市本次签约项目12个，签约投资额24.07亿元。\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("太原市开发区工作简报\n2024年6月18日\n太原市本次签约项目20个，签约投资额56亿元。\n", encoding="utf-8")
+    index = BulletinIndex(make_settings(tmp_path / "data", corpus_dir=corpus))
+    Builder(index, show_progress=False).build(corpus)
+    return index, corpus
+
+
+def test_build_writes_the_rows_and_a_rebuild_keeps_them_in_step(built) -> None:
+    index, corpus = built
+    rows, total = index.figures(metric="签约投资额")
+    assert total == 2 and [r.text for r in rows] == ["24.07亿元", "56亿元"]  # date order
+    assert [r.text for r in index.figures(place="吕梁市")[0]] == ["12个", "24.07亿元"]
+    assert index.figures(place="太原市", date_from="2024-06")[1] == 2 and index.figures(date_to="2024-05")[1] == 2
+    assert_figures_match(index)
+    (corpus / "a.txt").write_text("吕梁市开发区工作简报\n2024年5月20日\n吕梁市签约投资额30亿元。\n", encoding="utf-8")
+    (corpus / "b.txt").unlink()
+    Builder(index, show_progress=False).build(corpus)
+    assert [r.text for r in index.figures()[0]] == ["30亿元"]
+    assert_figures_match(index)
+
+
+def test_another_extractor_version_re_extracts_on_the_next_build(built, monkeypatch) -> None:
+    index, corpus = built
+    index.catalog._db.execute("DELETE FROM figures")
+    index.catalog._db.execute("UPDATE meta SET value = 'figures/0' WHERE key = 'figures'")
+    index.catalog._db.commit()
+    assert not index.catalog.figures_current()
+    report = Builder(index, show_progress=False).build(corpus)
+    assert any("figure table re-extracted" in w for w in report.warnings)
+    assert index.catalog.figures_current() and index.figures()[1] == 4
+    assert_figures_match(index)
+
+
+def test_cli_lists_filters_and_writes_csv(built, capsys) -> None:
+    import argparse
+    import csv
+    import io
+
+    from index.cli import _figures
+
+    index, _ = built
+    args = argparse.Namespace(place="太原市", metric="", date_from="", date_to="", limit=200, csv=True, json=False)
+    _figures(index, args)
+    out = capsys.readouterr().out
+    assert out.startswith("\ufeff")  # Excel opens UTF-8 CSV with a BOM
+    rows = list(csv.DictReader(io.StringIO(out[1:])))
+    assert [(r["entity"], r["metric"], r["text"], r["date"]) for r in rows] == [
+        ("太原市", "签约项目", "20个", "2024-06-18"), ("太原市", "签约投资额", "56亿元", "2024-06-18")]
+    _figures(index, argparse.Namespace(**{**vars(args), "csv": False, "limit": 1}))
+    captured = capsys.readouterr()
+    assert "签约项目" in captured.out and "1 of 2 rows (raise --limit for more)" in captured.err
