@@ -12,11 +12,12 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
-from assistant import compose, outline
+from assistant import compose, outline, table_answers
 from assistant.condense import condense
 from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
 from assistant.features import keywords
@@ -103,7 +104,8 @@ class BulletinAssistant:
         # The chain is a LangChain Runnable: it takes a Turn, or the usual dict of its fields.
         turn = request if isinstance(request, Turn) else Turn(
             question=request.get("question"), history=list(request.get("history") or []),
-            city=request.get("city") or "", k=int(request.get("k") or self.settings.top_k))
+            city=request.get("city") or "", k=int(request.get("k") or self.settings.top_k),
+            date_from=request.get("date_from") or "", date_to=request.get("date_to") or "")
         t0 = time.perf_counter()
         turn.question = validate_question(turn.question, self.settings.max_question_chars)
         turn.condensed, turn.analysis = self._analyse(turn.question, turn.history)
@@ -112,7 +114,8 @@ class BulletinAssistant:
         subs = split_compound(turn.condensed.question) if not turn.condensed.context else [turn.condensed.question]
         if len(subs) > 1:
             turn.sub_analyses = [self._analyse(sub, subs[:i], follow_up=i > 0)[1] for i, sub in enumerate(subs)]
-        turn.filter = Filter(city=turn.city) if turn.city else None
+        flt = Filter(city=turn.city, date_from=turn.date_from, date_to=turn.date_to)
+        turn.filter = flt if flt else None
         turn.timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         return turn
 
@@ -135,7 +138,9 @@ class BulletinAssistant:
         t0 = time.perf_counter()
         # A question about a section's items is answered from the bulletin's structure: no
         # single passage (and so neither extraction nor an LLM shown top-k passages) holds them.
-        answer = self._outline_answer(turn)
+        answer = self._table_answer(turn)
+        if answer is None:
+            answer = self._outline_answer(turn)
         structural = answer is not None
         draft = None
         if answer is None:
@@ -234,6 +239,21 @@ class BulletinAssistant:
             self._outline_cache = (generation, outline.outlines(self.index.chunks.values()))
         return self._outline_cache[1]
 
+    def _table_answer(self, turn: Turn) -> Answer | None:
+        """Sums, comparisons, threshold lists, trends and the latest value, from the figure table."""
+        assert turn.analysis is not None
+        figures = partial(self.index.figures, date_from=turn.date_from, date_to=turn.date_to)
+        found = table_answers.answer(turn.condensed_text, turn.analysis, figures, self.index.lexicon.words)
+        if found is None:
+            return None
+        chunks = [self.index.chunk(cid) for cid in found.chunk_ids]
+        if any(c is None for c in chunks):
+            return None  # the index changed under the table's rows: answer from the passages instead
+        citations = [Citation.from_chunk(n, c, 1.0) for n, c in enumerate(chunks, 1)]
+        answer = compose.verified(turn, found.text, citations)
+        answer.table, answer.table_kind = [r.to_dict() for r in found.rows], found.kind
+        return answer
+
     def _outline_answer(self, turn: Turn) -> Answer | None:
         analysis = turn.analysis
         assert analysis is not None
@@ -246,13 +266,17 @@ class BulletinAssistant:
         return compose.verified(turn, text, [Citation.from_chunk(n, c, 1.0) for n, c in enumerate(chunks, 1)])
 
     # --- public API -----------------------------------------------------------------------
-    def stream(self, question: str, history: list | None = None, city: str = "", k: int | None = None) -> Iterator[AnswerChunk]:
-        turn = Turn(question=question, history=history or [], city=city or "", k=int(k or self.settings.top_k))
+    def stream(self, question: str, history: list | None = None, city: str = "", k: int | None = None,
+               date_from: str = "", date_to: str = "") -> Iterator[AnswerChunk]:
+        """``date_from`` / ``date_to`` (ISO prefixes) keep documents of that range only."""
+        turn = Turn(question=question, history=history or [], city=city or "", k=int(k or self.settings.top_k),
+                    date_from=date_from or "", date_to=date_to or "")
         yield from self.chain.stream(turn)
 
-    def ask(self, question: str, history: list | None = None, city: str = "", k: int | None = None) -> Answer:
+    def ask(self, question: str, history: list | None = None, city: str = "", k: int | None = None,
+            date_from: str = "", date_to: str = "") -> Answer:
         final: AnswerChunk | None = None
-        for chunk in self.stream(question, history, city, k):
+        for chunk in self.stream(question, history, city, k, date_from, date_to):
             final = chunk if final is None else final + chunk
         assert final is not None and final.answer is not None
         return final.answer

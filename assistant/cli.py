@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -19,6 +20,13 @@ from assistant.chain import BulletinAssistant, InvalidQuestionError
 from assistant.selector import SelectorError
 from assistant.types import Answer
 from index.errors import BulletinIndexError
+
+
+def date_prefix(text: str) -> str:
+    """A date or its prefix as the index stores it (2024, 2024-05, 2024-05-20)."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text.strip()):
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    return text.strip()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
     a.add_argument("--k", type=int, help="passages given to the answerer (default BULLETIN_TOP_K)")
     a.add_argument("--city", default="", help="only passages of this city, e.g. 吕梁市")
+    a.add_argument("--from", dest="date_from", default="", type=date_prefix,
+                   help="only documents dated on or after (YYYY[-MM[-DD]])")
+    a.add_argument("--to", dest="date_to", default="", type=date_prefix, help="only documents dated up to (YYYY[-MM[-DD]])")
     c = sub.add_parser("chat", help="interactive chat (follow-up questions use the history)")
     c.add_argument("--city", default="")
     c.add_argument("--k", type=int)
@@ -77,7 +88,8 @@ def _batch(assistant: BulletinAssistant, path: Path, args: argparse.Namespace, o
                 failures += 1
                 continue
             try:
-                answer = assistant.ask(question, record.get("history") or [], args.city, args.k)
+                answer = assistant.ask(question, record.get("history") or [], args.city, args.k,
+                                       args.date_from, args.date_to)
                 out.write(_json_line(answer, qid) + "\n")
             except InvalidQuestionError as exc:
                 print(f"error: {path}:{n} (id {qid}): {exc}", file=sys.stderr)
@@ -126,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.question:
             print("error: give a question, or --questions FILE.jsonl", file=sys.stderr)
             return 2
-        answer = assistant.ask(args.question, [], args.city, args.k)
+        answer = assistant.ask(args.question, [], args.city, args.k, args.date_from, args.date_to)
         print(_json_line(answer) if args.json else render_text(answer))
         return 0
     except (BulletinIndexError, SelectorError, InvalidQuestionError, SettingsError, OSError) as exc:

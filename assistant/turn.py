@@ -64,6 +64,8 @@ class Turn:
     question: str
     history: list = field(default_factory=list)
     city: str = ""
+    date_from: str = ""  # documents dated on or after (ISO prefix), "" for any
+    date_to: str = ""  # documents dated up to (ISO prefix)
     k: int = 5
     condensed: Condensed | None = None
     analysis: QueryAnalysis | None = None

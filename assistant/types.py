@@ -64,6 +64,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     retrieved: list[str] = field(default_factory=list)  # chunk ids in rank order (for evals)
     confidence: float | None = None  # the selector's score of the quoted clause (extractive answers)
+    # Figure-table rows behind a sum / comparison / list / trend answer (for a chart, a CSV, the API).
+    table: list[dict[str, Any]] = field(default_factory=list)
+    table_kind: str = ""  # sum | compare | list | trend | latest ("" for a passage answer)
 
     def to_json(self, id: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {} if id is None else {"id": id}
@@ -81,4 +84,6 @@ class Answer:
             retrieved=list(self.retrieved),
             confidence=self.confidence,
         )
+        if self.table:
+            data.update(table=[dict(r) for r in self.table], table_kind=self.table_kind)
         return data

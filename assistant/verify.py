@@ -18,6 +18,7 @@ from index.figures import supported as _supported
 
 MARKERS = re.compile(r"((?:\[\d+\])+)")
 FLAG = "〔未核实〕"
+COMPUTED = "〔计算〕"  # after a figure the answer computed (a sum, a difference) rather than quoted
 
 
 def normalise(text: str) -> str:
@@ -80,7 +81,7 @@ def verify(text: str, passages: dict[int, str]) -> Verification:
         marker_text = pieces[i + 1] if i + 1 < len(pieces) else ""
         numbers = [int(n) for n in re.findall(r"\d+", marker_text)]
         valid = [n for n in numbers if n in passages]
-        segment_figs = figures(segment)
+        segment_figs = [f for f in figures(segment) if f not in _computed(segment)]
         own = [passages[n] for n in valid]
         fixed_markers = valid
         if segment_figs and valid and not all(any(supported(f, p) for p in own) for f in segment_figs):
@@ -95,8 +96,48 @@ def verify(text: str, passages: dict[int, str]) -> Verification:
                 segment = _flag(segment, fig)
         out.append(segment + "".join(f"[{n}]" for n in fixed_markers))
     result.text = "".join(out)
+    result.text = _check_computed(result.text, result.unsupported)
     result.cited = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", result.text)))
     return result
+
+
+def _computed(segment: str) -> set[str]:
+    """Figures marked 〔计算〕 in a segment (checked by arithmetic, not against a passage)."""
+    text = normalise(segment)
+    return {f.key for f in quantities(text) if text[f.end : f.end + len(COMPUTED)] == COMPUTED}
+
+
+def _check_computed(text: str, unsupported: list[str]) -> str:
+    """A computed figure holds when it is the sum of the verified figures of its unit before it, or
+    the difference of two of them; otherwise it is flagged like an unsupported figure.
+
+    >>> _check_computed("开工12.12亿元[1] + 投产11.78亿元[1] = 23.9亿元〔计算〕。", [])
+    '开工12.12亿元[1] + 投产11.78亿元[1] = 23.9亿元〔计算〕。'
+    >>> bad = []
+    >>> _check_computed("开工12.12亿元[1] + 投产11.78亿元[1] = 30亿元〔计算〕。", bad), bad
+    ('开工12.12亿元[1] + 投产11.78亿元[1] = 30亿元〔未核实〕〔计算〕。', ['30亿元'])
+    """
+    norm = normalise(text)
+    figs = quantities(norm)
+    out, last = [], 0
+    for i, f in enumerate(figs):
+        if norm[f.end : f.end + len(COMPUTED)] != COMPUTED:
+            continue
+        before = [g for g in figs[:i] if g.base == f.base and g.key not in unsupported
+                  and norm[g.end : g.end + len(COMPUTED)] != COMPUTED]
+        values = [g.value for g in before]
+        ok = len(values) >= 2 and (_close(sum(values), f.value) or any(
+            _close(abs(a - b), f.value) for j, a in enumerate(values) for b in values[j + 1:]))
+        if not ok:
+            unsupported.append(f.key)
+            out.append(norm[last : f.end] + FLAG)
+            last = f.end
+    return "".join(out) + norm[last:] if out else text
+
+
+def _close(a: float, b: float) -> bool:
+    """Equal up to the rounding of a printed figure (two decimals of its unit)."""
+    return abs(a - b) <= max(abs(a), abs(b)) * 0.005 + 1e-9
 
 
 def _flag(segment: str, figure: str) -> str:

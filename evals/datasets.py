@@ -40,6 +40,8 @@ class Dataset:
 BUILTIN = {
     "bulletins": (REPO / "evals/datasets/bulletins_qa.jsonl", REPO / "corpus"),
     "holdout": (REPO / "evals/datasets/bulletins_qa_holdout.jsonl", REPO / "corpus"),
+    # Sums, comparisons and threshold lists answered from the figure table (issue 11), on the seed.
+    "table": (REPO / "evals/datasets/table_qa.jsonl", REPO / "corpus"),
     "rgb-zh": (SHARED / "rgb-zh/queries.dev.jsonl", SHARED / "rgb-zh/corpus.jsonl"),
     "zone-dev": (SHARED / "zone-dev/questions.jsonl", SHARED / "zone-dev/corpus"),
 }

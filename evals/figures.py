@@ -1,8 +1,10 @@
 """Precision and recall of the figure table against hand-labelled figures (``evals/figures/labels.jsonl``).
 
 A label is one figure of one document: its text as printed and which occurrence of that text it
-is (``n``), with the entity, metric (acceptable phrasings separated in a list) and period the
-annotator reads.  The table is built the way the product builds it (an index of the documents,
+is (``n``), with the entity, metric (acceptable phrasings in a list) and period (a string, or a
+list where the text allows two readings) the annotator reads.  Labelled: every figure written in
+Arabic digits with a unit or multiplier, except years, calendar dates, ranks (第21名, （21位）) and
+figures inside a quoted name (“12大基地”).  The table is built the way the product builds it (an index of the documents,
 chunked, the figure table written with the catalog), with the fake embedder: figures do not
 depend on vectors.  A row is correct when value and unit match (the figure's text) and so do the
 entity (short place names count: 吕梁 = 吕梁市), the metric and the period.
@@ -58,7 +60,7 @@ def field_ok(label: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, bool
     return {
         "entity": _same_entity(label["entity"], row["entity"]),
         "metric": row["metric"] in label["metric"],
-        "period": row["period"] == label["period"],
+        "period": row["period"] in label["period"] if isinstance(label["period"], list) else row["period"] == label["period"],
     }
 
 

@@ -488,7 +488,38 @@ def unsupported_figures(record: Mapping[str, Any], chunk_texts: Mapping[str, str
     if record.get("refused"):
         return []
     passages = [_prep(t) for t in _citation_texts(record, chunk_texts)]
-    return [f for f in figures(str(record.get("answer") or "")) if not any(_matches(_prep(f), p) for p in passages)]
+    answer = str(record.get("answer") or "")
+    bad = [f for f in figures(answer) if not any(_matches(_prep(f), p) for p in passages)]
+    return [f for f in bad if not _computed_from(f, answer, [g for g in figures(answer) if g not in bad])]
+
+
+_MULT = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "": 1.0}
+_VALUE = re.compile(r"(-?\d+(?:\.\d+)?)(万亿|亿|万|千)?(.*)")
+
+
+def _value(figure: str) -> tuple[float, str]:
+    m = _VALUE.fullmatch(figure)
+    return (float(m.group(1)) * _MULT[m.group(2) or ""], m.group(3)) if m else (float("nan"), "")
+
+
+def _computed_from(figure: str, answer: str, supported: list[str]) -> bool:
+    """A figure the answer marks as computed (「= 23.9亿元〔计算〕」) counts as supported when it is the
+    sum of the supported figures of its unit, or the difference of two of them.
+
+    >>> _computed_from("23.9亿元", "开工12.12亿元 + 投产11.78亿元 = 23.9亿元〔计算〕", ["12.12亿元", "11.78亿元"])
+    True
+    >>> _computed_from("30亿元", "开工12.12亿元 + 投产11.78亿元 = 30亿元〔计算〕", ["12.12亿元", "11.78亿元"])
+    False
+    """
+    if f"{figure}〔计算〕" not in _WS.sub("", answer):
+        return False
+    value, unit = _value(figure)
+    plain = _WS.sub("", answer)
+    # Every occurrence counts: 「3个 + 3个 + 3个 = 9个」 (``figures`` lists each figure once).
+    values = [v for g in supported for v, u in [_value(g)] * max(plain.count(g), 1) if u == unit]
+    close = lambda a, b: abs(a - b) <= max(abs(a), abs(b)) * 0.005 + 1e-9  # noqa: E731 - printed rounding
+    return len(values) >= 2 and (close(sum(values), value) or any(
+        close(abs(a - b), value) for i, a in enumerate(values) for b in values[i + 1:]))
 
 
 def unsupported_figure_rate(

@@ -8,7 +8,7 @@ a metric and its figure are data (``index/data/metric_words.tsv``).
 A row's metric is the phrase right before the figure in its clause, without the linking verb
 (完成, 达到…), the period, the place and the zone that open it; a change (同比增长5%) takes the
 metric of the figure before it in the sentence.  The entity is the nearest place or zone named
-before the figure in its sentence, else the article's city.
+before the figure in its sentence, else earlier in the passage, else the article's city.
 
 >>> rows = figure_rows("一季度，全市8个工业类开发区规上工业增加值完成162.33亿元，同比增长-2.6%。", city="吕梁市")
 >>> [(r.entity, r.metric, r.value, r.unit, r.period) for r in rows]
@@ -26,7 +26,7 @@ from index.gazetteer import gazetteer
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/1"
+FIGURE_EXTRACTOR = "figures/3"
 
 _SENTENCE_END = "。！？!?；;\n"
 _CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
@@ -205,7 +205,10 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
         adjacent = subject and not text[subject_end:c_start].strip("，,、 ")  # the count's clause is the one before
         if adjacent and f.kind != "count" and metric in _words().generic and not _shares_word(metric, subject):
             metric = subject + metric  # 「开工项目12个，总投资12.12亿元」: the 总投资 of the 开工项目
-        before = [p for p in _outermost(places) if s_start <= p[0] and p[1] <= f.start]
+        # The nearest place or zone named before the figure, in its sentence or else earlier in the
+        # passage (what the text is still about), else the article's city.
+        named = [p for p in _outermost(places) if p[1] <= f.start]
+        before = [p for p in named if s_start <= p[0]] or named
         entity = _named_after(text, f) or (before[-1][2] if before else city)
         in_sentence = [p for p in periods if p.start >= s_start and p.end <= f.start]
         after = [p for p in periods if p.start >= f.end and p.start < _sentence_end(text, f.end)]
@@ -241,7 +244,11 @@ def _named_after(text: str, f: Figure) -> str:
     """「投资5亿元的路德环境绿色生物科技产业基地项目」: the figure is an attribute of what follows 的."""
     if text[f.end : f.end + 1] != "的":
         return ""
-    end = min([i for i in (text.find(ch, f.end + 1) for ch in "，,。；;（(、") if i >= 0] or [len(text)])
+    end = f.end + 1
+    while end < len(text) and text[end] not in "，,。；;（(、":
+        end += 1
+        if end < len(text) and text[end] == "、" and text[end - 1].isdigit() and text[end + 1 : end + 2].isdigit():
+            end += 1  # 「4、5号标准化厂房」: numbered items inside one name
     name = text[f.end + 1 : end].removesuffix("等")
     return name if 2 <= len(name) <= 40 and not find_figures(name[:4]) else ""
 

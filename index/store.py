@@ -37,16 +37,30 @@ class Filter:
     city: str = ""
     source: str = ""
     article_index: int | None = None
+    date_from: str = ""  # ISO prefix (2024, 2024-05, 2024-05-20): documents dated on or after
+    date_to: str = ""  # ISO prefix: documents dated up to (the whole month of 2024-05)
 
     def __bool__(self) -> bool:
-        return bool(self.city or self.source or self.article_index is not None)
+        return bool(self.city or self.source or self.article_index is not None or self.date_from or self.date_to)
 
     def matches(self, chunk: Chunk) -> bool:
         return (
             (not self.city or chunk.city == self.city)
             and (not self.source or chunk.source == self.source)
             and (self.article_index is None or chunk.article_index == self.article_index)
+            and self.dated(chunk)
         )
+
+    def dated(self, chunk: Chunk) -> bool:
+        """Within the date range (an undated document is outside any range).
+
+        >>> f = Filter(date_from="2024-05", date_to="2024-06")
+        >>> [f.dated(Chunk(id="c", text="", source="a.txt", date=d)) for d in ("2024-05-01", "2024-06-30", "2024-07-01", "")]
+        [True, True, False, False]
+        """
+        if not (self.date_from or self.date_to):
+            return True
+        return bool(chunk.date) and chunk.date >= self.date_from and chunk.date[: len(self.date_to)] <= self.date_to
 
     def to_chroma(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -291,7 +305,9 @@ class BulletinIndex:
         want = k + 8
         while True:
             found = self.dense_store.query(vector, want, where=flt.to_chroma() if flt else None)
-            hits = sorted(((cid, score) for cid, score in found if cid in chunks), key=lambda h: (-h[1], h[0]))
+            # Dates are not Chroma metadata: a date range is applied here, widening like the leftovers.
+            hits = sorted(((cid, score) for cid, score in found if cid in chunks and (flt is None or flt.dated(chunks[cid]))),
+                          key=lambda h: (-h[1], h[0]))
             if len(hits) >= k or len(found) < want:
                 return hits[:k]
             want *= 4

@@ -86,6 +86,10 @@ class AskRequest(BaseModel):
     )
     city: Text | None = Field(None, max_length=40, description="only passages of this city, e.g. 吕梁市")
     k: int | None = Field(None, ge=1, le=20, description="how many passages to use (default: settings.top_k)")
+    date_from: str | None = Field(None, alias="from", pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+                                  description="only documents dated on or after (YYYY[-MM[-DD]])")
+    date_to: str | None = Field(None, alias="to", pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+                                description="only documents dated up to (YYYY[-MM[-DD]], inclusive)")
 
 
 class FeedbackCitation(BaseModel):
@@ -138,6 +142,9 @@ class AnswerOut(BaseModel):
     condensed_question: str = ""
     timings_ms: dict[str, float] = {}
     retrieved: list[str] = []
+    table: list[dict[str, Any]] = Field([], description="for a sum / comparison / list / trend answer: the figure-table "
+                                        "rows it was computed from (fields as GET /api/figures), each cited")
+    table_kind: str = Field("", description="sum | compare | list | trend | latest; \"\" for a passage answer")
 
 
 class ErrorOut(BaseModel):
@@ -308,7 +315,12 @@ def build_router(svc: Services) -> APIRouter:
                 raise ApiError(422, "unknown_city", f"简报中没有城市「{city}」(unknown city); 可选 (known): {'、'.join(known)}")
         else:
             city = ""
-        return {"question": question, "history": history, "city": city, "k": body.k}
+        args = {"question": question, "history": history, "city": city, "k": body.k}
+        if body.date_from or body.date_to:  # only then: assistants without a date filter still work
+            if body.date_from and body.date_to and body.date_to < body.date_from[: len(body.date_to)]:
+                raise ApiError(422, "bad_date_range", f"日期范围有误：from {body.date_from} 晚于 to {body.date_to}")
+            args.update(date_from=body.date_from or "", date_to=body.date_to or "")
+        return args
 
     @router.post("/ask", response_model=AnswerOut, responses=ERRORS, summary="Answer a question (JSON)",
                  dependencies=[Depends(rate_limit)])

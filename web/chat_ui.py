@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,36 @@ def example_questions(dataset: Path, cities: list[str], n: int = 6) -> list[str]
     return out
 
 
+DATE_PREFIX = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def table_frame(rows: list[dict[str, Any]], citations: list[dict[str, Any]]):
+    """Rows of a table answer as a DataFrame: 项目, 日期, 数值 (in one display unit), 原文, 引用.
+
+    >>> f = table_frame([{"entity": "吕梁市", "metric": "签约投资额", "text": "24.07亿元", "normalised": 2.407e9,
+    ...                   "base": "元", "date": "2024-05-20", "chunk_id": "c1"}], [{"n": 1, "chunk_id": "c1"}])
+    >>> f.to_dict("records"), f.attrs["unit"]
+    ([{'项目': '吕梁市 签约投资额', '日期': '2024-05-20', '数值': 24.07, '原文': '24.07亿元', '引用': '[1]'}], '亿元')
+    """
+    import pandas as pd
+
+    if not rows:
+        return None
+    numbers = {c.get("chunk_id"): c.get("n") for c in citations}
+    base = rows[0].get("base", "")
+    top = max(abs(float(r.get("normalised") or 0)) for r in rows)
+    scale, unit = (1e8, f"亿{base}") if top >= 1e8 else (1e4, f"万{base}") if top >= 1e5 else (1.0, base)
+    frame = pd.DataFrame([{
+        "项目": " ".join(x for x in (r.get("entity", ""), r.get("metric", "")) if x),
+        "日期": r.get("date", ""),
+        "数值": round(float(r.get("normalised") or 0) / scale, 4),
+        "原文": r.get("text", ""),
+        "引用": f"[{numbers[r.get('chunk_id')]}]" if numbers.get(r.get("chunk_id")) else "",
+    } for r in rows])
+    frame.attrs["unit"] = unit
+    return frame
+
+
 def new_state() -> dict[str, Any]:
     return {"messages": [], "history": [], "turns": []}
 
@@ -91,7 +123,8 @@ class ChatHandlers:
         self.limiter = limiter or RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_storage)
 
     # --- chat ------------------------------------------------------------------
-    def respond(self, message: str, state: dict[str, Any] | None, city: str | None, request: gr.Request | None = None):
+    def respond(self, message: str, state: dict[str, Any] | None, city: str | None, date_from: str | None = "",
+                date_to: str | None = "", request: gr.Request | None = None):
         """Stream one answer: yields (chatbot messages, panel html, state, textbox value, feedback status)."""
         state = state or new_state()
         if LONE_SURROGATE.search(message or ""):
@@ -119,10 +152,16 @@ class ChatHandlers:
         yield messages, citations_panel(state["turns"]), state, "", ""
 
         city_filter = "" if not city or city == ALL_CITIES else city
+        dates = {k: v.strip() for k, v in (("date_from", date_from or ""), ("date_to", date_to or "")) if v.strip()}
+        bad = [v for v in dates.values() if not DATE_PREFIX.fullmatch(v)]
+        if bad:
+            gr.Warning(f"日期格式有误：{bad[0]}（请用 2024、2024-05 或 2024-05-20）")
+            yield list(state["messages"]), citations_panel(state["turns"]), state, message, ""
+            return
         text, answer = "", None
         started = time.monotonic()
         try:
-            for chunk in self.assistant.stream(question, state["history"], city_filter):
+            for chunk in self.assistant.stream(question, state["history"], city_filter, **dates):
                 if chunk.reset is not None:
                     text = ""
                 if chunk.text:
@@ -153,6 +192,44 @@ class ChatHandlers:
             "turns": [*state["turns"], answer],
         }
         yield messages, citations_panel(new["turns"]), new, "", ""
+
+    def table_view(self, state: dict[str, Any] | None):
+        """The last answer's figure-table rows (a sum, comparison, list or trend) as a chart, the
+        rows themselves and a CSV download; all hidden for a passage answer."""
+        turns = (state or {}).get("turns") or []
+        last = turns[-1] if turns else {}
+        frame = table_frame(last.get("table") or [], last.get("citations") or [])
+        if frame is None:
+            hidden = gr.update(visible=False)
+            return hidden, hidden, hidden, hidden
+        kind = last.get("table_kind", "")
+        x = "日期" if kind == "trend" else "项目"
+        unit = frame.attrs.get("unit", "")
+        chart_args = dict(value=frame, x=x, y="数值", title=f"数值（{unit}）" if unit else "数值", visible=True)
+        line = gr.LinePlot(**chart_args) if kind == "trend" else gr.update(visible=False)
+        values = [float(v) for v in frame["数值"]]
+        # Bars start at zero (an axis cut at the smaller value would exaggerate the difference).
+        y_lim = [0.0, max(values) * 1.1] if values and min(values) >= 0 and max(values) > 0 else None
+        bar = gr.update(visible=False) if kind == "trend" else gr.BarPlot(**chart_args, sort=None, y_lim=y_lim)
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="figures-", delete=False, encoding="utf-8-sig",
+                                         newline="") as fh:
+            frame.to_csv(fh, index=False)
+        return bar, line, gr.update(value=frame, visible=True), gr.update(value=fh.name, visible=True)
+
+    def figure_rows(self, place: str | None, metric: str | None, date_from: str | None, date_to: str | None):
+        """The figure table with the admin tab's filters (at most 500 rows)."""
+        import pandas as pd
+
+        dates = [(d or "").strip() for d in (date_from, date_to)]
+        if any(d and not DATE_PREFIX.fullmatch(d) for d in dates):
+            gr.Warning("日期格式有误（请用 2024、2024-05 或 2024-05-20）")
+            return pd.DataFrame()
+        rows, total = self.assistant.index.figures((place or "").strip(), (metric or "").strip(), *dates, limit=500)
+        if total > len(rows):
+            gr.Info(f"共 {total} 行，显示前 {len(rows)} 行")
+        columns = {"entity": "地区/主体", "metric": "指标", "text": "数字", "period": "时期", "date": "文档日期",
+                   "source": "来源", "chunk_id": "段落"}
+        return pd.DataFrame([{v: getattr(r, k) for k, v in columns.items()} for r in rows], columns=list(columns.values()))
 
     def new_chat(self):
         return [], EMPTY_PANEL, new_state(), "", "", ""
@@ -267,6 +344,11 @@ def build_chat_ui(settings: Any, assistant: BulletinAssistant, limiter: RateLimi
                         city = gr.Dropdown([ALL_CITIES, *cities], value=ALL_CITIES, label="城市", scale=2,
                                            elem_id="city", interactive=True)
                         clear = gr.Button("新对话", scale=1, elem_id="new-chat")
+                    with gr.Row():
+                        date_from = gr.Textbox(label="文档日期从", placeholder="如 2024-01", max_length=10, scale=1,
+                                               elem_id="date-from")
+                        date_to = gr.Textbox(label="到", placeholder="如 2024-06", max_length=10, scale=1,
+                                             elem_id="date-to")
                     gr.Examples(examples=[[q] for q in examples], inputs=[box], label="示例问题")
                     with gr.Accordion("答案有误？", open=False, elem_id="feedback"):
                         correction = gr.Textbox(label="正确答案或说明（可选）", lines=2, max_lines=6,
@@ -276,6 +358,11 @@ def build_chat_ui(settings: Any, assistant: BulletinAssistant, limiter: RateLimi
                 with gr.Column(scale=2, min_width=300):
                     gr.Markdown("### 引用段落\n城市 · 文章 · 章节；答案中的数字以黄色标出。")
                     panel = gr.HTML(EMPTY_PANEL, elem_id="citations")
+                    # A sum / comparison / list / trend answer: its cited rows as a chart, a table, a CSV.
+                    bar = gr.BarPlot(visible=False, elem_id="table-chart")
+                    line = gr.LinePlot(visible=False, elem_id="trend-chart")
+                    rows = gr.Dataframe(visible=False, interactive=False, elem_id="table-rows", wrap=True)
+                    csv = gr.DownloadButton("下载 CSV", visible=False, elem_id="table-csv")
         with gr.Tab("管理"):
             if settings.admin_token:
                 gr.Markdown("上传新的简报文件（pdf / docx / txt / md / html）到语料库，并增量更新索引。")
@@ -286,16 +373,28 @@ def build_chat_ui(settings: Any, assistant: BulletinAssistant, limiter: RateLimi
                 report = gr.Textbox(label="结果", lines=10, interactive=False)
                 upload_event = upload.click(handlers.upload, [files, token, overwrite], [report], concurrency_limit=1,
                                             api_visibility="private")
+                gr.Markdown("### 数字表\n建索引时从各段落提取的数字（与 `GET /api/figures`、`python -m index figures` 相同）。")
+                with gr.Row():
+                    f_place = gr.Textbox(label="地区", placeholder="如 吕梁市", max_length=50, elem_id="figures-place")
+                    f_metric = gr.Textbox(label="指标", placeholder="如 签约投资额", max_length=50, elem_id="figures-metric")
+                    f_from = gr.Textbox(label="日期从", placeholder="2024-01", max_length=10, elem_id="figures-from")
+                    f_to = gr.Textbox(label="到", placeholder="2024-06", max_length=10, elem_id="figures-to")
+                f_go = gr.Button("查询", elem_id="figures-query")
+                f_rows = gr.Dataframe(interactive=False, wrap=True, elem_id="figures-rows")
+                f_go.click(handlers.figure_rows, [f_place, f_metric, f_from, f_to], [f_rows], api_visibility="private")
             else:
                 gr.Markdown("管理功能未启用：服务器未设置管理口令 `BULLETIN_ADMIN_TOKEN`。设置后重启即可上传简报并更新索引。")
 
         outputs = [chatbot, panel, state, box, status]
+        table_outputs = [bar, line, rows, csv]
         for trigger in (box.submit, send.click):
-            trigger(handlers.respond, [box, state, city], outputs, concurrency_limit=4, api_visibility="private",
-                    time_limit=int(settings.request_timeout_s) + 5, show_progress_on=chatbot)
+            trigger(handlers.respond, [box, state, city, date_from, date_to], outputs, concurrency_limit=4, api_visibility="private",
+                    time_limit=int(settings.request_timeout_s) + 5, show_progress_on=chatbot,
+                    ).then(handlers.table_view, [state], table_outputs, api_visibility="private")
         chatbot.clear(handlers.new_chat, None, [chatbot, panel, state, box, status, correction],
                       api_visibility="private")
-        clear.click(handlers.new_chat, None, [chatbot, panel, state, box, status, correction], api_visibility="private")
+        clear.click(handlers.new_chat, None, [chatbot, panel, state, box, status, correction], api_visibility="private",
+                    ).then(handlers.table_view, [state], table_outputs, api_visibility="private")
         wrong.click(handlers.report_wrong, [state, correction], [status, correction], api_visibility="private")
         # Cities come from the index, which an upload can extend: refresh them on load and after an upload.
         demo.load(handlers.city_choices, [city], [city], api_visibility="private")

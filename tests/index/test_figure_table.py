@@ -31,7 +31,9 @@ def test_a_change_takes_the_metric_before_it_and_an_amount_the_count_before_it()
 
 def test_entity_is_the_nearest_place_or_zone_before_the_figure_else_the_city() -> None:
     text = "2023年上半年，萧山经济技术开发区实现规上工业总产值1200亿元。太原市签约项目8个。新增就业岗位300个。"
-    assert [r.entity for r in figure_rows(text, city="吕梁市")] == ["萧山经济技术开发区", "太原市", "吕梁市"]
+    # The third sentence names no place: the passage is still about 太原市.
+    assert [r.entity for r in figure_rows(text, city="吕梁市")] == ["萧山经济技术开发区", "太原市", "太原市"]
+    assert [r.entity for r in figure_rows("新增就业岗位300个。", city="吕梁市")] == ["吕梁市"]
 
 
 def test_years_dates_ranks_and_mixed_units() -> None:

@@ -347,6 +347,7 @@ def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
     assert load_file(path, "big.txt").articles  # the default limit lets it through
 
 
+@pytest.mark.integration  # builds an index of a 30 MB file: seconds, `make test` only
 def test_huge_gbk_and_broken_files_next_to_the_seed(tmp_path: Path) -> None:
     """A real ``python -m index build`` (bounded in time) over the seed, a GBK bulletin, a 50 MB text file and
     cut-off/undecodable files: the huge one is skipped before it is read, the GBK one is indexed, the rest

@@ -206,6 +206,23 @@ def test_gradio_chat_answers_with_cited_passage(page, app_server, artifacts_dir)
     assert page.errors == []
 
 
+def test_gradio_chat_draws_a_sum_answer_with_its_rows_and_a_csv(page, app_server, artifacts_dir):
+    """A question answered from the figure table: the chart, the cited rows and the CSV button appear."""
+    page.goto(f"{app_server.url}/")
+    box = page.locator("#question textarea")
+    box.wait_for(timeout=30_000)
+    box.fill("吕梁“三个一批”开工和投产项目一共投资多少？")
+    box.press("Enter")
+    page.locator("#table-chart").wait_for(state="visible", timeout=60_000)
+    assert "23.9亿元" in page.locator("#chat [data-testid=bot]").last.inner_text()
+    rows = page.locator("#table-rows")
+    rows.wait_for(state="visible", timeout=30_000)
+    assert "开工项目总投资" in rows.inner_text() and "12.12亿元" in rows.inner_text()
+    assert page.locator("#table-csv").is_visible()
+    shot(page, artifacts_dir, "gradio-chat-table-answer")
+    assert page.errors == []
+
+
 def test_widget_demo_page_same_origin(page, app_server, artifacts_dir):
     page.goto(f"{app_server.url}/widget/demo")
     _open_and_ask(page, SEED_QUESTION)

@@ -155,7 +155,8 @@ def test_no_admin_token_no_admin_operation(app_server: AppServer) -> None:
     assert any("管理功能未启用" in str(c.get("props", {}).get("value", "")) for c in cfg["components"])
     # No HTTP route re-indexes either: the API has none, and unknown /api routes are 404/405.
     spec = httpx.get(f"{app_server.url}/openapi.json").json()
-    assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/sources/{chunk_id}", "/api/health", "/api/feedback"}
+    assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/sources/{chunk_id}", "/api/health", "/api/feedback",
+                                  "/api/figures"}
     assert all(set(ops) <= {"get", "post"} for ops in spec["paths"].values())
     for method, path in (("POST", "/api/reindex"), ("POST", "/api/index"), ("POST", "/api/upload"),
                          ("PUT", "/api/sources/x"), ("DELETE", "/api/sources/x"), ("POST", "/api/admin")):

@@ -31,6 +31,7 @@ ANSWER = {
 
 
 # --- rate limit -------------------------------------------------------------------------
+@pytest.mark.integration  # waits for the window to move: seconds, `make test` only
 def test_moving_window_over_limits():
     lim = RateLimiter(3, window_s=2)
     assert [lim.hit("ip") for _ in range(3)] == [0, 0, 0]

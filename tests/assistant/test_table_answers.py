@@ -1,0 +1,101 @@
+"""Answers from the figure table over several dated bulletins written here: latest, trend, compare,
+sum, threshold lists, and the date range filter (fake embedder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.chain import BulletinAssistant
+from assistant.verify import verify
+from index.builder import Builder
+from index.store import BulletinIndex
+from tests.conftest import make_settings
+
+BULLETINS = {
+    "lvliang-03.txt": "吕梁市开发区工作简报\n2024年3月18日\n吕梁市开发区本期签约项目8个，签约投资额20亿元。\n",
+    "lvliang-05.txt": "吕梁市开发区工作简报\n2024年5月20日\n吕梁市本次“三个一批”活动，签约项目12个，签约投资额24.07亿元；"
+                      "开工项目10个，总投资12.12亿元；投产项目10个，总投资11.78亿元。"
+                      "其中，投资5亿元的路德环境绿色生物科技产业基地项目，投资3.5亿元的方山光伏发电项目。\n",
+    "taiyuan-06.txt": "太原市开发区工作简报\n2024年6月18日\n太原市开发区本期签约项目20个，签约投资额56亿元。\n",
+}
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> BulletinAssistant:
+    tmp = tmp_path_factory.mktemp("table")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for name, text in BULLETINS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = make_settings(tmp / "data", corpus_dir=corpus)
+    index = BulletinIndex(settings)
+    Builder(index, show_progress=False).build(corpus)
+    return BulletinAssistant(settings, index=index)
+
+
+def test_the_latest_value_is_the_newest_documents_and_the_older_one_is_named(assistant) -> None:
+    answer = assistant.ask("最新一期里吕梁的签约投资额是多少？")
+    assert answer.table_kind == "latest" and answer.text.startswith("最新一期（2024年5月20日）")
+    assert "24.07亿元" in answer.text and "20亿元" in answer.text and len(answer.citations) == 2
+
+
+def test_a_trend_lists_one_metric_of_one_place_in_date_order(assistant) -> None:
+    answer = assistant.ask("吕梁签约投资额这几期怎么变化的？")
+    assert answer.table_kind == "trend"
+    assert answer.text.index("2024年3月18日") < answer.text.index("2024年5月20日") and "56亿元" not in answer.text
+    assert [r["text"] for r in answer.table] == ["20亿元", "24.07亿元"]
+
+
+def test_a_comparison_states_both_sides_and_the_computed_difference(assistant) -> None:
+    answer = assistant.ask("吕梁和太原哪个签约投资额高？")
+    assert answer.table_kind == "compare" and "太原高于吕梁" in answer.text
+    assert "相差31.93亿元〔计算〕" in answer.text and not answer.unsupported_figures
+    missing = assistant.ask("吕梁和太原哪个开工项目总投资高？")
+    assert "未找到太原" in missing.text and "12.12亿元" in missing.text  # says which side, shows the other
+
+
+def test_a_sum_shows_each_cited_operand_and_a_wrong_total_is_flagged(assistant) -> None:
+    answer = assistant.ask("吕梁“三个一批”开工和投产项目一共投资多少？")
+    assert answer.text.startswith("开工项目总投资12.12亿元[1] + 投产项目总投资11.78亿元[1] = 23.9亿元〔计算〕")
+    passages = {c.n: c.text for c in answer.citations}
+    forged = verify(answer.text.replace("23.9亿元", "25亿元"), passages)
+    assert forged.unsupported == ["25亿元"]  # a computed figure holds only by its arithmetic
+
+
+@pytest.mark.parametrize(("question", "items"), [
+    ("列出投资5亿元以上的项目", ["路德环境绿色生物科技产业基地项目"]),
+    ("投资不足5亿元的项目有哪些？", ["方山光伏发电项目"]),
+    ("投资超过3亿元的项目有哪些？", ["路德环境绿色生物科技产业基地项目", "方山光伏发电项目"]),
+])
+def test_threshold_lists_take_the_rows_over_or_under_the_figure(assistant, question: str, items: list[str]) -> None:
+    answer = assistant.ask(question)
+    assert answer.table_kind == "list" and [r["entity"] for r in answer.table] == items
+
+
+def test_the_date_range_keeps_documents_of_that_range_only(assistant) -> None:
+    early = assistant.ask("吕梁签约投资额是多少？", date_to="2024-03")
+    assert "20亿元" in early.text and "24.07亿元" not in early.text
+    late = assistant.ask("签约投资额是多少？", date_from="2024-06")
+    assert "56亿元" in late.text and {c.source for c in late.citations} == {"taiyuan-06.txt"}
+    assert assistant.ask("吕梁签约投资额这几期怎么变化的？", date_from="2024-04").table_kind != "trend"
+
+
+def test_questions_without_table_words_are_answered_from_passages(assistant) -> None:
+    assert assistant.ask("吕梁市“三个一批”活动签约投资额是多少？").table_kind == ""
+
+
+def test_the_api_takes_the_date_range_and_returns_the_rows(assistant, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from app import create_app
+
+    with TestClient(create_app(make_settings(tmp_path / "d"), assistant)) as client:
+        r = client.post("/api/ask", json={"question": "吕梁签约投资额这几期怎么变化的？"})
+        assert r.status_code == 200 and r.json()["table_kind"] == "trend" and len(r.json()["table"]) == 2
+        r = client.post("/api/ask", json={"question": "签约投资额是多少？", "from": "2024-06"})
+        assert r.status_code == 200 and "56亿元" in r.json()["answer"]
+        for bad in ({"from": "六月"}, {"from": "2024-06", "to": "2024-03"}):
+            r = client.post("/api/ask", json={"question": "签约投资额是多少？", **bad})
+            assert r.status_code == 422 and r.json()["error"], bad
