@@ -170,6 +170,8 @@ class BulletinAssistant:
         if answer is None:
             assert draft is not None
             answer = compose.from_draft(turn, draft, hits)
+            if not answer.refused:
+                answer = self._with_other_issue(turn, answer)
         if backend == "extractive":
             for part in re.split(r"(?<=[；。])", answer.text):
                 if part:
@@ -253,6 +255,23 @@ class BulletinAssistant:
         answer = compose.verified(turn, found.text, citations)
         answer.table, answer.table_kind = [r.to_dict() for r in found.rows], found.kind
         return answer
+
+    def _with_other_issue(self, turn: Turn, answer: Answer) -> Answer:
+        """The same figure stated differently by another dated bulletin: say which is current and
+        cite both (the newer one wins)."""
+        figures = partial(self.index.figures, date_from=turn.date_from, date_to=turn.date_to)
+        conflict = table_answers.conflicting(answer.text, [c.chunk_id for c in answer.citations], figures)
+        chunk = self.index.chunk(conflict.chunk_id) if conflict else None
+        if conflict is None or chunk is None:
+            return answer
+        known = {c.chunk_id: c.n for c in answer.citations}
+        n = known.get(chunk.id) or len(answer.citations) + 1
+        citations = answer.citations + ([] if chunk.id in known else [Citation.from_chunk(n, chunk, 1.0)])
+        note = conflict.note.format(n=f"[{n}]")
+        text = answer.text.rstrip("。") + ("" if note.startswith("（") else "；") + note + "。"
+        updated = compose.verified(turn, text, citations)
+        updated.confidence = answer.confidence
+        return updated
 
     def _outline_answer(self, turn: Turn) -> Answer | None:
         analysis = turn.analysis

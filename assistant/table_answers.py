@@ -279,3 +279,41 @@ def _strip_places(question: str, places: Sequence[str]) -> str:
     for p in places:
         text = text.replace(p, "").replace(short_place(p), "")
     return re.sub(r"“[^”]*”", "", text)
+
+
+# --- one figure, two documents -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Conflict:
+    """Another document states the same metric of the same entity with another value."""
+
+    note: str  # with the marker ``{n}`` where the other passage's citation number goes
+    chunk_id: str  # the other passage
+    row: FigureRow
+
+
+def conflicting(answer_text: str, cited_chunk_ids: Sequence[str], figures: Figures) -> Conflict | None:
+    """For the figures an answer quotes: a newer document giving another value (the answer then
+    says the newer one is current), or, when the answer quotes the newest, an older one that
+    differs.  Same entity and the same metric, written alike, in another document."""
+    for chunk_id in cited_chunk_ids:
+        for row in _rows_of_chunk(chunk_id, figures):
+            if row.text not in answer_text or not row.metric or not row.entity:
+                continue
+            same = [r for r in figures(place=row.entity, metric=row.metric, limit=2000)[0]
+                    if r.metric == row.metric and short_place(r.entity) == short_place(row.entity)
+                    and r.source != row.source and r.date and r.normalised != row.normalised]
+            if not same or not row.date:
+                continue
+            newer = [r for r in same if r.date > row.date]
+            if newer:
+                top = max(newer, key=lambda r: r.date)
+                return Conflict(f"较新的{cn_date(top.date)}一期为{top.text}{{n}}，以该期为准", top.chunk_id, top)
+            older = max((r for r in same if r.date < row.date), key=lambda r: r.date, default=None)
+            if older is not None:
+                return Conflict(f"（此为最新一期；{cn_date(older.date)}一期为{older.text}{{n}}）", older.chunk_id, older)
+    return None
+
+
+def _rows_of_chunk(chunk_id: str, figures: Figures) -> list[FigureRow]:
+    rows, _ = figures(chunk_id=chunk_id, limit=500)
+    return rows

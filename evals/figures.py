@@ -133,7 +133,14 @@ def run(labels_path: Path = LABELS, report: Path | None = None) -> str:
         else:
             skipped.add(lab["corpus"])
     labels = [lab for lab in labels if lab["doc"] in docs]
-    scores, notes = score(labels, predict(docs))
+    predicted = predict(docs)
+    scores, notes = score(labels, predicted)
+    per_corpus = []
+    for corpus in sorted({lab["corpus"] for lab in labels}):
+        names = {lab["doc"] for lab in labels if lab["corpus"] == corpus}
+        sub, _ = score([lab for lab in labels if lab["corpus"] == corpus], [r for r in predicted if r["doc"] in names])
+        per_corpus.append(f"| {corpus} ({len(names)} documents) | {sub.labelled} | {sub.predicted} | {sub.correct} | "
+                          f"{sub.precision:.3f} | {sub.recall:.3f} |")
     lines = [
         "# Figure extraction (`python -m evals figures`)", "",
         f"{scores.labelled} hand-labelled figures in {len(docs)} documents "
@@ -145,6 +152,8 @@ def run(labels_path: Path = LABELS, report: Path | None = None) -> str:
         f"{scores.by_field['entity']:.3f} | {scores.by_field['metric']:.3f} | {scores.by_field['period']:.3f} |", "",
         "A row is correct when its figure (value and unit), entity, metric and period all match a label; "
         "the field columns are shares of the predicted rows that matched a labelled figure.", "",
+        "| corpus | labelled | predicted | correct | precision | recall |", "|---|---:|---:|---:|---:|---:|",
+        *per_corpus, "",
         "## Mismatches", "", *notes, "",
     ]
     text = "\n".join(lines)

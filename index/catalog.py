@@ -54,10 +54,13 @@ CREATE TABLE IF NOT EXISTS figures (
     value TEXT NOT NULL, unit TEXT NOT NULL, normalised REAL NOT NULL, base TEXT NOT NULL, kind TEXT NOT NULL,
     period TEXT NOT NULL, date TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS figures_source ON figures(source);
+CREATE INDEX IF NOT EXISTS figures_chunk ON figures(chunk_id);
 CREATE INDEX IF NOT EXISTS figures_entity ON figures(entity);
 CREATE INDEX IF NOT EXISTS figures_metric ON figures(metric);
+CREATE INDEX IF NOT EXISTS figures_order ON figures(date, source, chunk_id, start);
 """
 
+COUNT_BOUND = 100_000  # figures(): totals above this are reported as this
 _FIGURE_COLUMNS = ("chunk_id", "source", "entity", "metric", "value", "unit", "normalised", "base", "kind", "period",
                    "date", "start", "end", "text")
 
@@ -205,7 +208,7 @@ class Catalog:
         return n
 
     def figures(self, entity: str = "", metric: str = "", date_from: str = "", date_to: str = "",
-                source: str = "", limit: int = 500, offset: int = 0) -> tuple[list[FigureRow], int]:
+                source: str = "", limit: int = 500, offset: int = 0, chunk_id: str = "") -> tuple[list[FigureRow], int]:
         """Rows matching the filters (entity and metric: substrings; dates: ISO, inclusive), in date
         order, and how many match in all."""
         where, args = [], []
@@ -222,8 +225,13 @@ class Catalog:
         if source:
             where.append("source = ?")
             args.append(source)
+        if chunk_id:
+            where.append("chunk_id = ?")
+            args.append(chunk_id)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        total = self._db.execute(f"SELECT COUNT(*) FROM figures{clause}", args).fetchone()[0]
+        # The total is counted up to a bound: a page of a huge table must not pay for counting it all.
+        total = self._db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM figures{clause} LIMIT {COUNT_BOUND})",
+                                 args).fetchone()[0]
         rows = self._db.execute(
             f"SELECT {_SELECT_FIGURE} FROM figures{clause} "
             "ORDER BY date, source, chunk_id, start LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()

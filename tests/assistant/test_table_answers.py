@@ -99,3 +99,13 @@ def test_the_api_takes_the_date_range_and_returns_the_rows(assistant, tmp_path: 
         for bad in ({"from": "六月"}, {"from": "2024-06", "to": "2024-03"}):
             r = client.post("/api/ask", json={"question": "签约投资额是多少？", **bad})
             assert r.status_code == 422 and r.json()["error"], bad
+
+
+def test_a_figure_another_bulletin_states_differently_names_the_newer_one(assistant) -> None:
+    """「吕梁签约投资额」 is 20亿元 in March and 24.07亿元 in May: whichever passage is quoted, the
+    answer says which is current and cites both bulletins."""
+    answer = assistant.ask("吕梁开发区本期签约投资额是多少？", date_to="2024-12")
+    sources = {c.source for c in answer.citations}
+    assert {"lvliang-03.txt", "lvliang-05.txt"} <= sources, answer.text
+    assert "24.07亿元" in answer.text and "20亿元" in answer.text and not answer.unsupported_figures
+    assert ("以该期为准" in answer.text) or ("此为最新一期" in answer.text)
