@@ -254,8 +254,12 @@ _INSERT_FIGURE = f"INSERT INTO figures VALUES ({', '.join('?' * len(_FIGURE_COLU
 
 
 def chunk_figures(chunk: Chunk) -> list[FigureRow]:
-    """A chunk's rows of the figure table (its city stands in where a sentence names no place)."""
-    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date)
+    """A chunk's rows of the figure table (the zone its article's title names, else its city, stands
+    in where the passage names no place)."""
+    from index.lexicon import zone_names
+
+    zones = zone_names(chunk.article_title)
+    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date, subject=zones[0] if zones else "")
 
 
 def _figure_values(row: FigureRow) -> tuple:

@@ -26,7 +26,7 @@ from index.gazetteer import gazetteer
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/3"
+FIGURE_EXTRACTOR = "figures/4"
 
 _SENTENCE_END = "。！？!?；;\n"
 _CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
@@ -62,22 +62,36 @@ class _Words:
     growth: frozenset[str]
     generic: frozenset[str]
     approx: tuple[str, ...]
+    name_units: frozenset[str]
+    rank_units: frozenset[str]
 
 
 @lru_cache(maxsize=1)
 def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
-    by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx")}
+    by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
+                                                            "name_unit", "rank_unit")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
-                  frozenset(by["generic"]), longest(by["approx"]))
+                  frozenset(by["generic"]), longest(by["approx"]),
+                  frozenset(by["name_unit"]), frozenset(by["rank_unit"]))
 
 
-def _tabled(f: Figure) -> bool:
+def _tabled(f: Figure, text: str = "") -> bool:
     """A quantity worth a row: not a year, a calendar date, a rank or a bare number, and written in
-    Arabic digits, as statistics are (GB/T 15835-2011 §4.1): 「三大计划」「二期」「百亿级」 name things."""
-    return (f.is_quantity and not is_year(f) and not f.ordinal and f.kind not in ("time", "date")
-            and f.text[:1] in "-+0123456789.")
+    Arabic digits, as statistics are (GB/T 15835-2011 §4.1): 「三大计划」「二期」「百亿级」 name things.
+    Units of a name or a rank (「500强」「5A级」), and 名/位 after 前 or in brackets (「进入前100名」
+    「（21位）」), are no amounts."""
+    if not (f.is_quantity and not is_year(f) and not f.ordinal and f.kind not in ("time", "date")
+            and f.text[:1] in "-+0123456789."):
+        return False
+    if f.unit in _words().name_units:
+        return False
+    if f.unit in _words().rank_units and text:
+        before, after = text[max(f.start - 1, 0) : f.start], text[f.end : f.end + 1]
+        if before in ("前", "第") or (before in "（(" and after in "）)"):
+            return False
+    return True
 
 
 def _strip(metric: str) -> str:
@@ -177,9 +191,11 @@ def _noun_after(text: str, f: Figure) -> str:
     return phrase if len(phrase) >= 2 and any(f[:1] != "d" for f in flags) else ""
 
 
-def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "", date: str = "") -> list[FigureRow]:
-    """The rows of one passage's text (see the module's example)."""
-    figures = [f for f in find_figures(text) if _tabled(f)]
+def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "", date: str = "",
+                subject: str = "") -> list[FigureRow]:
+    """The rows of one passage's text (see the module's example).  ``subject``: the zone the
+    article's title names, the entity before the city where the passage names none."""
+    figures = [f for f in find_figures(text) if _tabled(f, text)]
     if not figures:
         return []
     g = gazetteer()
@@ -201,15 +217,15 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
         metric = _noun_after(text, f) or _metric(text, f, c_start, places)
         if (not metric or metric in growth) and previous.get(s_start):
             metric = previous[s_start] + (metric if metric in growth else "")
-        subject, subject_end = counted.get(s_start, ("", 0))
-        adjacent = subject and not text[subject_end:c_start].strip("，,、 ")  # the count's clause is the one before
-        if adjacent and f.kind != "count" and metric in _words().generic and not _shares_word(metric, subject):
-            metric = subject + metric  # 「开工项目12个，总投资12.12亿元」: the 总投资 of the 开工项目
+        owner, owner_end = counted.get(s_start, ("", 0))
+        adjacent = owner and not text[owner_end:c_start].strip("，,、 ")  # the count's clause is the one before
+        if adjacent and f.kind != "count" and metric in _words().generic and not _shares_word(metric, owner):
+            metric = owner + metric  # 「开工项目12个，总投资12.12亿元」: the 总投资 of the 开工项目
         # The nearest place or zone named before the figure, in its sentence or else earlier in the
         # passage (what the text is still about), else the article's city.
         named = [p for p in _outermost(places) if p[1] <= f.start]
         before = [p for p in named if s_start <= p[0]] or named
-        entity = _named_after(text, f) or (before[-1][2] if before else city)
+        entity = _named_after(text, f) or (before[-1][2] if before else subject or city)
         in_sentence = [p for p in periods if p.start >= s_start and p.end <= f.start]
         after = [p for p in periods if p.start >= f.end and p.start < _sentence_end(text, f.end)]
         period = (in_sentence[-1] if in_sentence else after[0] if after else None)

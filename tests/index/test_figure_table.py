@@ -96,3 +96,10 @@ def test_cli_lists_filters_and_writes_csv(built, capsys) -> None:
     _figures(index, argparse.Namespace(**{**vars(args), "csv": False, "limit": 1}))
     captured = capsys.readouterr()
     assert "签约项目" in captured.out and "1 of 2 rows (raise --limit for more)" in captured.err
+
+
+def test_ranks_names_and_the_article_zone() -> None:
+    rows = figure_rows("共有44家企业上榜，进入前100名的还有甲公司（21位），7家世界500强企业，8个3A级景区。")
+    assert [r.text for r in rows] == ["44家", "7家", "8个"]  # no 前100名, （21位）, 500强, 3A级
+    no_place = figure_rows("户用光伏还需完成380户。", city="上海市", subject="上海湾区高新技术产业开发区")
+    assert no_place[0].entity == "上海湾区高新技术产业开发区"  # the zone the article's title names
