@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     x = sub.add_parser("figures", help="precision and recall of the figure table on hand-labelled figures")
     x.add_argument("--labels", type=Path, default=REPO / "evals" / "figures" / "labels.jsonl")
     x.add_argument("--report", type=Path, default=REPO / "evals" / "reports" / "figures.md")
+    m = sub.add_parser("multi-issue", help="assemble a dated multi-document corpus from ../shared (evaluation only)")
+    m.add_argument("--out", type=Path, required=True, help="where to write the corpus (outside the repository)")
+    m.add_argument("--per-zone", type=int, default=3, help="news articles per zone or place of a zone-dev report")
+    m.add_argument("--report", type=Path, default=REPO / "evals" / "reports" / "multi_issue.md")
     f = sub.add_parser("import-feedback", help="turn 「答案有误」 feedback into eval cases to review")
     f.add_argument("--feedback", type=Path, help="feedback JSONL (default: BULLETIN_DATA_DIR/feedback.jsonl)")
     f.add_argument("--out", type=Path, default=REPO / "evals" / "datasets" / "feedback_cases.jsonl")
@@ -95,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "gate":
             return run_gate(settings, args)
+        if args.command == "multi-issue":
+            from evals.multi_issue import run as run_multi
+
+            if args.out.resolve().is_relative_to(REPO):
+                print(f"error: --out {args.out} is inside the repository; the news text must stay outside it",
+                      file=sys.stderr)
+                return 2
+            print(run_multi(args.out, args.per_zone, args.report))
+            print(f"report: {args.report}")
+            return 0
         if args.command == "figures":
             from evals.figures import run as run_figures
 
