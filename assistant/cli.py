@@ -24,7 +24,7 @@ from index.errors import BulletinIndexError
 
 def date_prefix(text: str) -> str:
     """A date or its prefix as the index stores it (2024, 2024-05, 2024-05-20)."""
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text.strip()):
+    if text.strip() and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text.strip()):
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
     return text.strip()
 
@@ -89,7 +89,7 @@ def _batch(assistant: BulletinAssistant, path: Path, args: argparse.Namespace, o
                 continue
             try:
                 answer = assistant.ask(question, record.get("history") or [], args.city, args.k,
-                                       args.date_from, args.date_to)
+                                       getattr(args, "date_from", ""), getattr(args, "date_to", ""))
                 out.write(_json_line(answer, qid) + "\n")
             except InvalidQuestionError as exc:
                 print(f"error: {path}:{n} (id {qid}): {exc}", file=sys.stderr)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.question:
             print("error: give a question, or --questions FILE.jsonl", file=sys.stderr)
             return 2
-        answer = assistant.ask(args.question, [], args.city, args.k, args.date_from, args.date_to)
+        answer = assistant.ask(args.question, [], args.city, args.k, getattr(args, "date_from", ""), getattr(args, "date_to", ""))
         print(_json_line(answer) if args.json else render_text(answer))
         return 0
     except (BulletinIndexError, SelectorError, InvalidQuestionError, SettingsError, OSError) as exc:

@@ -240,7 +240,7 @@ def test_hostile_question_is_echoed_as_data(client):
     json.dumps("长" * 20_000), "12", "null", '["a", {"b": 1}]', json.dumps(SEED_QUESTION + "<img src=x onerror=alert(1)>"),
 ], ids=["surrogate", "lone-low", "nul-script", "empty", "blank", "20k", "number", "null", "list", "seed+img"])
 def test_chat_queue_survives_hostile_questions(app_server, question):
-    msg = gradio_call(app_server, gradio_event(app_server, "question"), f'[{question}, null, "全部"]')
+    msg = gradio_call(app_server, gradio_event(app_server, "question"), f'[{question}, null, "全部", "", ""]')
     assert msg["success"], msg
     chatbot, panel = msg["output"]["data"][:2]
     shown = json.dumps(chatbot, ensure_ascii=False) + panel
@@ -367,7 +367,7 @@ def test_chat_queue_refuses_other_origins(app_server, host):
     Host is not localhost — the ``intranet-host`` case — so any web page could drive the chat.
     """
     host = host if ":" in host else f"{host}:{app_server.port}"
-    body = {"data": [SEED_QUESTION, None, "全部"], "fn_index": 1, "trigger_id": 8, "session_hash": "fuzz0001"}
+    body = {"data": [SEED_QUESTION, None, "全部", "", ""], "fn_index": 1, "trigger_id": 8, "session_hash": "fuzz0001"}
     for origin in ("http://evil.example", "null", f"http://{host}.evil.example"):
         h = {"Origin": origin, "Host": host}
         for r in (httpx.post(f"{app_server.url}/gradio_api/queue/join", json=body, headers=h),
