@@ -23,6 +23,9 @@ class Citation:
     start: int = 0
     end: int = 0
     score: float = 0.0
+    date: str = ""  # the document's date (ISO; "" when unknown)
+    date_source: str = ""  # manifest | header | text | mtime: how sure the date is
+    issue: str = ""  # 期号 as printed
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit) -> Citation:
@@ -43,6 +46,9 @@ class Citation:
             start=chunk.start,
             end=chunk.end,
             score=round(float(score), 6),
+            date=chunk.date,
+            date_source=chunk.date_source,
+            issue=chunk.issue,
         )
 
     @property

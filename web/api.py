@@ -126,6 +126,9 @@ class CitationOut(BaseModel):
     start: int = 0
     end: int = 0
     score: float = 0.0
+    date: str = Field("", description="the document's date (ISO; \"\" when unknown)")
+    date_source: str = Field("", description="where the date came from: manifest | header | text | mtime")
+    issue: str = Field("", description="the issue label as printed (期号), \"\" when none")
 
 
 class AnswerOut(BaseModel):

@@ -105,8 +105,27 @@ def _card(c: dict[str, Any], turn: int, phrases: list[str], nearest: bool = Fals
         f'<div class="cite-card{" nearest" if nearest else ""}" id="{anchor}" tabindex="-1">'
         f'<div class="cite-head"><span class="cite-n">[{esc(c.get("n"))}]</span> {label}</div>'
         f'<div class="cite-text">{body}</div>'
-        f'<div class="cite-src">来源：{esc(c.get("source"))} · 段落 {esc(c.get("chunk_id"))}</div></div>'
+        f'<div class="cite-src">来源：{esc(c.get("source"))}{esc(_when(c))} · 段落 {esc(c.get("chunk_id"))}</div></div>'
     )
+
+
+def _when(c: dict[str, Any]) -> str:
+    """「 · 2024年第5期 · 2024-05-20」: the document's issue and date (a date from the file's time is
+    marked as such).
+
+    >>> _when({"date": "2024-05-20", "date_source": "header", "issue": "2024年第5期"}), _when({"date": "2026-12-02", "date_source": "mtime"})
+    (' · 2024年第5期 · 2024-05-20', ' · 2026-12-02（文件时间）')
+    >>> _when({"date": "2024-03-01", "date_source": "text"}), _when({"date": "2024-01-01", "date_source": "text"})
+    (' · 2024年3月（据正文）', ' · 2024年（据正文）')
+    """
+    date = c.get("date") or ""
+    if date and c.get("date_source") == "mtime":
+        date += "（文件时间）"
+    elif date and c.get("date_source") == "text":
+        # A date read from the body is a month (the latest stated) or a year (the most stated).
+        y, m = int(date[:4]), int(date[5:7])
+        date = (f"{y}年" if date.endswith("-01-01") else f"{y}年{m}月") + "（据正文）"
+    return "".join(f" · {x}" for x in (c.get("issue") or "", date) if x)
 
 
 def turn_html(turn: int, answer: dict[str, Any]) -> str:

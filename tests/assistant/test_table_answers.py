@@ -96,6 +96,7 @@ def test_the_api_takes_the_date_range_and_returns_the_rows(assistant, tmp_path: 
         assert r.status_code == 200 and r.json()["table_kind"] == "trend" and len(r.json()["table"]) == 2
         r = client.post("/api/ask", json={"question": "签约投资额是多少？", "from": "2024-06"})
         assert r.status_code == 200 and "56亿元" in r.json()["answer"]
+        assert {(c["date"], c["date_source"]) for c in r.json()["citations"]} == {("2024-06-18", "header")}
         for bad in ({"from": "六月"}, {"from": "2024-06", "to": "2024-03"}):
             r = client.post("/api/ask", json={"question": "签约投资额是多少？", **bad})
             assert r.status_code == 422 and r.json()["error"], bad

@@ -217,11 +217,25 @@
     return parts.filter(Boolean).join(" · ") || c.source || "";
   }
 
+  // The document's date as the chat shows it: a body-read date is a month or a year.
+  function docDate(c) {
+    var d = c.date || "";
+    if (!d) return "";
+    if (c.date_source === "mtime") return d + "（文件时间）";
+    if (c.date_source === "text") {
+      var y = d.slice(0, 4), m = parseInt(d.slice(5, 7), 10);
+      return (d.slice(5) === "01-01" ? y + "年" : y + "年" + m + "月") + "（据正文）";
+    }
+    return d;
+  }
+
   function passageBlock(c, figures, prefix) {
     var box = el("div", { "class": "passage", "id": prefix + "-" + c.n, "role": "region",
       "aria-label": "引用段落 " + c.n });
     box.hidden = true;
     var where = placeLabel(c, true);
+    var when = [c.issue, docDate(c)].filter(Boolean).join(" · ");
+    if (when) where += " · " + when;
     box.appendChild(el("span", { "class": "label" }, "[" + c.n + "] " + where));
     appendHighlighted(box, c.original || c.text || "", figures);
     return box;
