@@ -12,13 +12,13 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from assistant import compose, outline, table_answers
 from assistant.condense import condense
+from assistant.constraints import looks_like_instruction
 from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
 from assistant.features import keywords
 from assistant.llm import LLMAnswerer, LLMError
@@ -244,8 +244,7 @@ class BulletinAssistant:
     def _table_answer(self, turn: Turn) -> Answer | None:
         """Sums, comparisons, threshold lists, trends and the latest value, from the figure table."""
         assert turn.analysis is not None
-        figures = partial(self.index.figures, date_from=turn.date_from, date_to=turn.date_to)
-        found = table_answers.answer(turn.condensed_text, turn.analysis, figures, self.index.lexicon.words)
+        found = table_answers.answer(turn.condensed_text, turn.analysis, self._figures(turn), self.index.lexicon.words)
         if found is None:
             return None
         chunks = [self.index.chunk(cid) for cid in found.chunk_ids]
@@ -256,11 +255,28 @@ class BulletinAssistant:
         answer.table, answer.table_kind = [r.to_dict() for r in found.rows], found.kind
         return answer
 
+    def _figures(self, turn: Turn, dated_only: bool = False):
+        """The figure table as the answerer may use it: the turn's date range, and no row of a passage
+        that addresses an AI (it is no evidence, as in the passage answers)."""
+        index = self.index
+
+        def usable(chunk_id: str) -> bool:
+            chunk = index.chunk(chunk_id)
+            return chunk is not None and not looks_like_instruction(chunk.text) and (
+                not dated_only or (bool(chunk.date) and chunk.date_source != "mtime"))
+
+        def figures(**kw):
+            rows, total = index.figures(date_from=turn.date_from, date_to=turn.date_to, **kw)
+            return [r for r in rows if usable(r.chunk_id)], total
+
+        return figures
+
     def _with_other_issue(self, turn: Turn, answer: Answer) -> Answer:
         """The same figure stated differently by another dated bulletin: say which is current and
         cite both (the newer one wins)."""
-        figures = partial(self.index.figures, date_from=turn.date_from, date_to=turn.date_to)
-        conflict = table_answers.conflicting(answer.text, [c.chunk_id for c in answer.citations], figures)
+        # A date from a file's modification time says nothing about which report is newer.
+        conflict = table_answers.conflicting(answer.text, [c.chunk_id for c in answer.citations],
+                                             self._figures(turn, dated_only=True))
         chunk = self.index.chunk(conflict.chunk_id) if conflict else None
         if conflict is None or chunk is None:
             return answer
