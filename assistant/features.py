@@ -105,6 +105,15 @@ class FeatureContext:
 _ASK_RE = re.compile(r"多少|几|多大|多高|多长|多久|多远|多重")
 
 
+def _figure_ask(analysis: QueryAnalysis) -> tuple[str, re.Match[str]] | None:
+    """A figure question's own text and its last question word (多少, 几 …), or None."""
+    if analysis.answer_kind != "number":
+        return None
+    text = own_text(analysis)
+    asks = list(_ASK_RE.finditer(text))
+    return (text, asks[-1]) if asks else None
+
+
 def metric_words(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ...]:
     """The nouns a figure question asks the figure of: the nearest before its question word and the
     first after it, in the same clause (「货物吞吐量是多少万吨」 → 吞吐量; 「省下了多少初始成本」 → 企业, 成本).
@@ -112,13 +121,10 @@ def metric_words(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ...]:
     >>> metric_words(analysis_of("2022年周口中心港的货物吞吐量是多少万吨？"), Lexicon.empty())
     ('吞吐量',)
     """
-    if analysis.answer_kind != "number":
+    found = _figure_ask(analysis)
+    if found is None:
         return ()
-    text = own_text(analysis)
-    asks = list(_ASK_RE.finditer(text))
-    if not asks:
-        return ()
-    ask = asks[-1]
+    text, ask = found
     start = max(text.rfind(p, 0, ask.start()) for p in "，,；;？?") + 1
     end = min([i for i in (text.find(p, ask.end()) for p in "，,；;？?") if i >= 0] or [len(text)])
     skip = _question_tokens() | STOPWORDS
@@ -152,13 +158,11 @@ def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ..
     >>> metric_modifiers(analysis_of("吕梁市“三个一批”活动签约投资额是多少？"), Lexicon.empty())
     ()
     """
-    if analysis.answer_kind != "number":
+    found = _figure_ask(analysis)
+    if found is None:
         return ()
-    text = own_text(analysis)
-    asks = list(_ASK_RE.finditer(text))
-    if not asks:
-        return ()
-    tagged = lexicon.tagged(text[: asks[-1].start()])
+    text, ask = found
+    tagged = lexicon.tagged(text[: ask.start()])
     skip = _question_tokens() | STOPWORDS
     name: list[tuple[str, str]] = []
     aspect = linked = False

@@ -73,6 +73,10 @@ class HistoryTurn(BaseModel):
     content: Text = Field(..., max_length=MAX_TURN_CHARS)
 
 
+# A document date or its prefix, as the index stores dates: 2024, 2024-05, 2024-05-20 (or empty).
+DATE_PREFIX = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"question": SEED_EXAMPLE}, {
@@ -86,9 +90,9 @@ class AskRequest(BaseModel):
     )
     city: Text | None = Field(None, max_length=40, description="only passages of this city, e.g. 吕梁市")
     k: int | None = Field(None, ge=1, le=20, description="how many passages to use (default: settings.top_k)")
-    date_from: str | None = Field(None, alias="from", pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+    date_from: str | None = Field(None, alias="from", pattern=DATE_PREFIX,
                                   description="only documents dated on or after (YYYY[-MM[-DD]])")
-    date_to: str | None = Field(None, alias="to", pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+    date_to: str | None = Field(None, alias="to", pattern=DATE_PREFIX,
                                 description="only documents dated up to (YYYY[-MM[-DD]], inclusive)")
 
 
@@ -180,9 +184,6 @@ class SourceOut(BaseModel):
     start: int
     end: int
     context: list[ContextPassage] = Field(description="passages of the same article, in order")
-
-
-DATE_PREFIX = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"
 
 
 class FigureOut(BaseModel):
