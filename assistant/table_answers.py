@@ -18,10 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from assistant.features import _question_tokens
 from assistant.query import QueryAnalysis
 from index.datafiles import read_tsv
 from index.figure_table import FigureRow
 from index.figures import find_figures
+from index.lexicon import STOPWORDS
 from index.store import short_place
 
 COMPUTED = "〔计算〕"
@@ -46,11 +48,6 @@ def words() -> dict[str, tuple[str, ...]]:
 
 def _has(text: str, kind: str) -> str:
     return next((w for w in words().get(kind, ()) if w in text), "")
-
-
-def display(row: FigureRow) -> str:
-    """「24.07亿元」: the figure as printed."""
-    return row.text
 
 
 def _fmt(value: float, like: FigureRow) -> str:
@@ -113,13 +110,14 @@ def _metric_words(question: str, analysis: QueryAnalysis, lexicon_words: Callabl
     out = []
     for w in lexicon_words(text):
         w = w.strip()
-        if len(w) >= 2 and re.match("[\u4e00-\u9fff]", w) and w not in _QUESTION_WORDS:
+        if len(w) >= 2 and re.match("[\u4e00-\u9fff]", w) and not _not_metric(w):
             out.append(w)
     return list(dict.fromkeys(out))
 
 
-_QUESTION_WORDS = frozenset({"多少", "几个", "什么", "怎么", "如何", "怎样", "是否", "哪里", "哪儿", "的话", "项目有",
-                             "分别", "情况", "各自", "一下", "这些", "那个", "这个", "哪家", "多大", "多高"})
+def _not_metric(word: str) -> bool:
+    """Question words (assistant/data/question_words.tsv) and stopwords (index/data/stopwords.tsv)."""
+    return word in _question_tokens() or word in STOPWORDS
 
 
 def _matches(row: FigureRow, metric: Sequence[str]) -> bool:
@@ -141,7 +139,7 @@ def compare(places: Sequence[str], metric: Sequence[str], figures: Figures, ask:
     for place, rows in sides:
         if rows:
             n = _cite(rows, ids)[0]
-            parts.append(f"{place}{rows[0].metric}{display(rows[0])}[{n}]")
+            parts.append(f"{place}{rows[0].metric}{rows[0].text}[{n}]")
     missing = [place for place, rows in sides if not rows]
     shown = [r for _, rows in sides for r in rows]
     if missing:
@@ -175,7 +173,7 @@ def total(place: str, operands: Sequence[str], head: str, figures: Figures) -> T
     ids: list[str] = []
     ns = _cite(picked, ids)
     value = sum(r.normalised for r in picked)
-    terms = " + ".join(f"{r.metric}{display(r)}[{n}]" for r, n in zip(picked, ns, strict=True))
+    terms = " + ".join(f"{r.metric}{r.text}[{n}]" for r, n in zip(picked, ns, strict=True))
     return TableAnswer("sum", f"{terms} = {_fmt(value, picked[0])}{COMPUTED}。", picked, ids)
 
 
@@ -197,7 +195,7 @@ def threshold_list(place: str, metric: Sequence[str], figure_text: str, directio
     rows.sort(key=lambda r: -r.normalised)
     ids: list[str] = []
     ns = _cite(rows, ids)
-    items = "；".join(f"{r.entity}（{r.metric}{display(r)}）[{n}]" for r, n in zip(rows, ns, strict=True))
+    items = "；".join(f"{r.entity}（{r.metric}{r.text}）[{n}]" for r, n in zip(rows, ns, strict=True))
     return TableAnswer("list", f"{items}。", rows, ids)
 
 
@@ -212,7 +210,7 @@ def trend(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer | 
     series = [by_date[d] for d in sorted(by_date)]
     ids: list[str] = []
     ns = _cite(series, ids)
-    text = "；".join(f"{cn_date(r.date)}：{r.metric}{display(r)}[{n}]" for r, n in zip(series, ns, strict=True))
+    text = "；".join(f"{cn_date(r.date)}：{r.metric}{r.text}[{n}]" for r, n in zip(series, ns, strict=True))
     return TableAnswer("trend", text + "。", series, ids)
 
 
@@ -224,12 +222,12 @@ def latest(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer |
     older = [r for r in rows if r.date < newest.date and r.normalised != newest.normalised]
     ids: list[str] = []
     n = _cite([newest], ids)[0]
-    text = f"最新一期（{cn_date(newest.date)}）：{newest.entity}{newest.metric}{display(newest)}[{n}]"
+    text = f"最新一期（{cn_date(newest.date)}）：{newest.entity}{newest.metric}{newest.text}[{n}]"
     shown = [newest]
     if older:
         prev = max(older, key=lambda r: r.date)
         m = _cite([prev], ids)[0]
-        text += f"；较早的{cn_date(prev.date)}一期为{display(prev)}[{m}]，以最新一期为准"
+        text += f"；较早的{cn_date(prev.date)}一期为{prev.text}[{m}]，以最新一期为准"
         shown.append(prev)
     return TableAnswer("latest", text + "。", shown, ids)
 
@@ -249,7 +247,7 @@ def answer(question: str, analysis: QueryAnalysis, figures: Figures,
         parts = [p for p in re.split("[和与及、]", _strip_places(question, places)) if p.strip()]
         if len(parts) >= 2:
             tokens = [lexicon_words(p) for p in parts]
-            head_words = [w for w in tokens[-1] if len(w) >= 2 and w not in _QUESTION_WORDS
+            head_words = [w for w in tokens[-1] if len(w) >= 2 and not _not_metric(w)
                           and not any(w in x for x in words().get("sum", ()))]
             # An operand is the first word of its part (开工, 投产), or the whole part when jieba cuts
             # it into single characters (延链).
@@ -299,8 +297,9 @@ def conflicting(answer_text: str, cited_chunk_ids: Sequence[str], figures: Figur
         for row in _rows_of_chunk(chunk_id, figures):
             if row.text not in answer_text or not row.metric or not row.entity:
                 continue
-            same = [r for r in figures(place=row.entity, metric=row.metric, limit=2000)[0]
-                    if r.metric == row.metric and short_place(r.entity) == short_place(row.entity)
+            # An exact metric: an indexed lookup, not a scan (this runs after every passage answer).
+            same = [r for r in figures(metric_exact=row.metric, limit=2000)[0]
+                    if short_place(r.entity) == short_place(row.entity)
                     and r.source != row.source and r.date and r.normalised != row.normalised]
             if not same or not row.date:
                 continue

@@ -208,7 +208,8 @@ class Catalog:
         return n
 
     def figures(self, entity: str = "", metric: str = "", date_from: str = "", date_to: str = "",
-                source: str = "", limit: int = 500, offset: int = 0, chunk_id: str = "") -> tuple[list[FigureRow], int]:
+                source: str = "", limit: int = 500, offset: int = 0, chunk_id: str = "",
+                metric_exact: str = "") -> tuple[list[FigureRow], int]:
         """Rows matching the filters (entity and metric: substrings; dates: ISO, inclusive), in date
         order, and how many match in all."""
         where, args = [], []
@@ -228,6 +229,9 @@ class Catalog:
         if chunk_id:
             where.append("chunk_id = ?")
             args.append(chunk_id)
+        if metric_exact:
+            where.append("metric = ?")
+            args.append(metric_exact)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         # The total is counted up to a bound: a page of a huge table must not pay for counting it all.
         total = self._db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM figures{clause} LIMIT {COUNT_BOUND})",

@@ -23,6 +23,7 @@ from functools import lru_cache
 from index.datafiles import read_tsv
 from index.figures import Figure, find_figures, is_year
 from index.gazetteer import gazetteer
+from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
@@ -30,7 +31,6 @@ FIGURE_EXTRACTOR = "figures/4"
 
 _SENTENCE_END = "。！？!?；;\n"
 _CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
-_ZONE_WORDS = ("高新技术产业开发区", "经济技术开发区", "经济开发区", "开发区", "经开区", "高新区", "园区", "新区", "示范区", "产业园")
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
         if clause_start <= s and e <= f.start:
             raw = raw[: s - clause_start] + " " + raw[e - clause_start :]
     raw = raw.split(" ")[-1] if raw.strip() else ""
-    for zone in _ZONE_WORDS:  # 「工业类开发区规上工业增加值」: what follows the zone is the metric
+    for zone in ZONE_SUFFIXES:  # 「工业类开发区规上工业增加值」: what follows the zone is the metric
         at = raw.rfind(zone)
         if at >= 0 and at + len(zone) < len(raw):
             raw = raw[at + len(zone):]
@@ -139,7 +139,7 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
     for verb in _words().inner:  # 「大会共签约项目」: the metric starts after the verb
         at = raw.rfind(verb)
         if at >= 0 and len(raw) - at - len(verb) >= 2:
-            raw = raw[at + len(verb):] if verb != "新增" else raw[at:]  # 新增 is part of 新增产值
+            raw = raw[at + len(verb):]
             break
     return _strip(raw)
 
@@ -183,7 +183,7 @@ def _noun_after(text: str, f: Figure) -> str:
         run.append(word)
         flags.append(flag)
     phrase = "".join(run)
-    for zone in _ZONE_WORDS:  # 「8个工业类开发区规上工业增加值…」: the counted things end with the zone word
+    for zone in ZONE_SUFFIXES:  # 「8个工业类开发区规上工业增加值…」: the counted things end with the zone word
         at = phrase.find(zone)
         if at >= 0:
             phrase = phrase[: at + len(zone)]

@@ -255,7 +255,7 @@ class BulletinIndex:
         return found
 
     def figures(self, place: str = "", metric: str = "", date_from: str = "", date_to: str = "",
-                limit: int = 500, offset: int = 0, chunk_id: str = "") -> tuple[list[FigureRow], int]:
+                limit: int = 500, offset: int = 0, chunk_id: str = "", metric_exact: str = "") -> tuple[list[FigureRow], int]:
         """The figure table (built with the index), filtered; rows in date order and the total.
 
         ``place`` matches the place or zone a figure is about, by its short name too (吕梁市 finds
@@ -263,7 +263,8 @@ class BulletinIndex:
         """
         self._refresh()
         return self.catalog.figures(entity=short_place(place), metric=metric.strip(), date_from=date_from.strip(),
-                                    date_to=date_to.strip(), limit=limit, offset=offset, chunk_id=chunk_id)
+                                    date_to=date_to.strip(), limit=limit, offset=offset, chunk_id=chunk_id,
+                                    metric_exact=metric_exact)
 
     def cities(self) -> list[str]:
         """Cities the indexed articles speak for, most passages first."""
