@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     # --- answering ---------------------------------------------------------
     refuse_below: float = Field(0.08, ge=0, le=1)  # minimum selector score of an answer (calibrated on the dev sets)
     answer_depth: int = Field(8, ge=1, le=50)  # passages whose clauses the selector scores
-    support_weight: float = Field(2.0, ge=0, le=10)  # weight of cross-passage answer support (calibrated on the dev sets)
+    support_weight: float = Field(3.0, ge=0, le=10)  # weight of cross-document answer support (calibrated on the dev sets)
+    support_depth: int = Field(16, ge=0, le=50)  # retrieved passages that vote for an answer (calibration.md)
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

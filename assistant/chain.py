@@ -60,7 +60,7 @@ class BulletinAssistant:
         self.llm = llm if llm is not None else (LLMAnswerer(settings) if settings.llm_enabled else None)
         self.extractive = ExtractiveAnswerer(self.index, selector or default_selector(), refuse_below=settings.refuse_below,
                                              depth=settings.answer_depth, paraphrasable=self._paraphrasable,
-                                             support_weight=settings.support_weight)
+                                             support_weight=settings.support_weight, support_depth=settings.support_depth)
         self.chain = (
             RunnableLambda(self._prepare, name="condense")
             | RunnableLambda(self._retrieve, name="retrieve")
@@ -122,7 +122,9 @@ class BulletinAssistant:
     def _retrieve(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
         assert turn.analysis is not None
-        turn.retrieved = self.retriever.retrieve(turn.analysis, max(turn.k, self.settings.answer_depth), turn.filter,
+        # The passages after the answer depth are read too, as voters of the cross-document support.
+        depth = max(turn.k, self.settings.answer_depth, self.settings.support_depth if self.settings.support_weight else 0)
+        turn.retrieved = self.retriever.retrieve(turn.analysis, depth, turn.filter,
                                                  timings=turn.timings)
         turn.timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         return turn

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.candidates import Candidate, Passage
 from assistant.features import _place_ok, _unit_matches, metric_modifiers
-from assistant.query import AskedPlace, QueryAnalysis
+from assistant.query import AskedPlace, QueryAnalysis, question_words
 from index.cleaning import fold_width
 from index.figures import find_figures, supported
 from index.lexicon import Lexicon
@@ -36,6 +37,12 @@ INSTRUCTION_RE = re.compile(
 
 # The metric-modifier constraint (MetricAsked); benchmarks/ablations.py switches it off to measure it.
 METRIC_CONSTRAINT = True
+# The question-clause constraint (Asking), likewise.
+ASKING_CONSTRAINT = True
+# What a Chinese interrogative is built on (疑问代词: 谁, 什么, 哪, 怎(么/样), 何, 多少).
+INTERROGATIVE_MORPHEMES = ("谁", "什么", "哪", "怎", "何", "多少")
+# After these an interrogative is concessive (「无论什么时候」「不管多少」), not a question.
+CONCESSIVE = ("无论", "不论", "不管")
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -199,6 +206,43 @@ class MetricAsked:
         return f"未给出“{''.join(self.words)}”的数字" if missing else None
 
 
+def asks(clause: str) -> bool:
+    """Is the clause itself a question (a headline 「…是什么」, an FAQ's 「问：…多少个」)?  It then asks
+    what the user asks and answers nothing: a clause ending in ？, 吗 or 呢, or holding one of
+    the interrogatives of ``question_words.tsv`` (``_interrogatives``).
+
+    >>> [asks(t) for t in ("2023年北京卫视春晚吉祥物是什么", "问北京地铁19号线有中转站有多少个", "能介绍一下公司是怎么创立的吗",
+    ...                    "签约项目12个", "近几日，吕梁市招商引资成效明显", "发售日期是明年1月21日", "任何时候",
+    ...                    "无论什么时候都能办")]
+    [True, True, True, False, False, False, False, False]
+    """
+    text = fold_width(clause).strip().rstrip("。．.!！”’」）) ").lower()
+    if text.endswith(("?", "？", "吗", "呢")):
+        return True
+    if any(w in text for w in CONCESSIVE):
+        return False  # 「无论什么时候」 asks nothing
+    text = text.replace("任何", "")  # 「任何时候」 holds 何时 but means "any time"
+    return any(w in text for w in _interrogatives())
+
+
+@lru_cache(maxsize=1)
+def _interrogatives() -> tuple[str, ...]:
+    """The question words of ``question_words.tsv`` that only a question says: those built on an
+    interrogative (谁, 什么, 哪, 怎, 何, 多少), not 「日期」 (a noun) nor 「几日」 (「近几日」 is no question)."""
+    return tuple(w for w, _ in question_words()
+                 if not w.isascii() and "几" not in w and any(m in w for m in INTERROGATIVE_MORPHEMES))
+
+
+@dataclass(frozen=True)
+class Asking:
+    """A clause that is itself a question answers nothing (``asks``)."""
+
+    name: str = "asking"
+
+    def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
+        return "所引句子是提问，不是回答" if asks(text) else None
+
+
 @dataclass(frozen=True)
 class PerUnit:
     """「每亩…多少」: the figure must be stated per 亩."""
@@ -248,7 +292,7 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
     passage += [Term(t, article_text) for t in analysis.carried_terms]
     passage += [YearAsked(p, article_text) for p in analysis.periods if p.year is not None or p.year_offset]
     passage += [PeriodInArticle(p, article_text) for p in analysis.periods if not p.bare_year and p.day is None]
-    candidate: list = []
+    candidate: list = [Asking()] if ASKING_CONSTRAINT else []
     if analysis.periods:
         candidate.append(PeriodAsked(analysis.periods))
     if analysis.answer_kind == "number":

@@ -180,11 +180,13 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, index: BulletinIndex, selector: Selector, refuse_below: float = 0.3, depth: int = 8,
-                 paraphrasable: Callable[[str], bool] | None = None, support_weight: float = 0.0) -> None:
+                 paraphrasable: Callable[[str], bool] | None = None, support_weight: float = 0.0,
+                 support_depth: int = 0) -> None:
         self.index = index
         self.selector = selector
         self.refuse_below = refuse_below
         self.support_weight = support_weight
+        self.support_depth = support_depth  # retrieved passages that vote (beyond ``depth``: voters only)
         self.depth = depth
         self.paraphrasable = paraphrasable or (lambda term: False)
 
@@ -197,7 +199,8 @@ class ExtractiveAnswerer:
         scores = self.selector.rank(X)
         if self.support_weight and len(cands):
             ctx = FeatureContext(analysis, kw, g.query_vector)
-            scores = scores + self.support_weight * answer_support(ctx, cands, passages)
+            voters = [h.chunk for h in retrieved.hits[self.depth : self.support_depth]]
+            scores = scores + self.support_weight * answer_support(ctx, cands, passages, voters)
         reasons = []
         for c in cands:
             p = passages[c.hit]

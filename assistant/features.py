@@ -26,6 +26,7 @@ from index.figures import find_figures, supported, units
 from index.gazetteer import gazetteer
 from index.lexicon import STOPWORDS, Lexicon
 from index.periods import find_periods
+from index.types import Chunk
 
 FEATURES = (
     # semantic (e5)
@@ -200,12 +201,23 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
+    """Does one of ``figures`` answer the question's 「多少…」?  A unit matches the asked one or
+    any unit of the same base (「多少人」 is answered by 「1.4万名」: units.tsv counts 名 in 人).
+
+    >>> from assistant.query import analyse
+    >>> _unit_matches(analyse("志愿者有多少人？"), find_figures("1.4万名师生")), _unit_matches(analyse("有多少家？"), find_figures("12个"))
+    (True, False)
+    """
+    table = units().units
+    bases = {table[u].base for u in analysis.units if u in table}
     for f in figures:
         if not f.is_quantity:
             continue
         if analysis.units:
-            if f.unit in analysis.units:
+            if f.unit in analysis.units or (f.unit and f.base in bases):
                 return True
+            if not f.unit and f.multiplier and not bases & {"%", "个百分点"}:
+                return True  # 「网民规模达10.51亿」 answers 「多少人」: a measure word is often left out after 亿/万
         elif analysis.unit_kinds:
             # 「33万」「120万」 carry no unit: they may be the asked amount of any kind but a share.
             if f.kind in analysis.unit_kinds or (not f.unit and not set(analysis.unit_kinds) <= {"percent", "points"}):
@@ -412,29 +424,73 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
 
 
 SUPPORT_TAGS = frozenset({"PER", "LOC", "ORG", "TIME", "nz", "nw"})
+# benchmarks/ablations.py switches these off to measure them: voting by the asked type only, and
+# counting other documents rather than other passages.
+TYPED_SUPPORT = True
+SUPPORT_BY_DOCUMENT = True
+# What may vote for a clause, by the kind of answer asked: for 「谁…」 the people (and bodies) it
+# names, not every name it shares with other passages (「安倍晋三」 is in all of them).
+TYPED_SUPPORT_TAGS = {"person": frozenset({"PER", "ORG"}), "place": frozenset({"LOC"}),
+                      "org": frozenset({"ORG", "nz", "nw"}), "time": frozenset({"TIME"}), "number": frozenset()}
 
 
-def answer_support(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[Passage]) -> np.ndarray:
-    """How many other retrieved passages state what a clause would answer (0–3, scaled to 0–1).
+def support_things(ctx: FeatureContext, text: str, entities, start: int, end: int) -> set[str]:
+    """What the clause ``text[start:end]`` says that could answer the question, for voting: its
+    entities and figures the question does not name; for a typed question (谁, 哪里, 何时, 多少)
+    only those of the asked type (a date for 何时, a figure of the asked unit for 多少).
 
-    The things a clause holds that the question does not say (LAC entities, figures) are looked
+    >>> from assistant.query import analyse
+    >>> ctx = FeatureContext(analyse("艾尔登法环发售日期是哪天？"), {})
+    >>> t = "艾尔登法环于2022年2月25日发售，售价298元。"
+    >>> sorted(support_things(ctx, t, [], 0, len(t)))
+    ['2022年2月25日']
+    >>> sorted(support_things(FeatureContext(analyse("售价是多少元？"), {}), t, [], 0, len(t)))
+    ['298元']
+    """
+    a = ctx.analysis
+    asked = a.search_text
+    clause = text[start:end]
+    typed = TYPED_SUPPORT and a.answer_kind in TYPED_SUPPORT_TAGS
+    tags = TYPED_SUPPORT_TAGS[a.answer_kind] if typed else SUPPORT_TAGS
+    things = {text[s:e] for s, e, tag in entities if tag in tags and s < end and e > start}
+    figures = [f for f in find_figures(clause) if f.is_quantity]
+    if not typed:
+        things |= {f.text for f in figures}
+    elif a.answer_kind == "number":
+        things |= {f.text for f in figures if _unit_matches(a, [f])}
+    elif a.answer_kind == "time":
+        things |= {p.text for p in find_periods(clause) if not p.since}
+    return {t for t in things if len(t) >= 2 and t not in asked}
+
+
+def answer_support(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[Passage],
+                   voters: Sequence[Chunk] = ()) -> np.ndarray:
+    """How many other retrieved documents state what a clause would answer (0–3, scaled to 0–1).
+
+    The things a clause holds that the question does not say (``support_things``) are looked
     up in the other passages: news reports the same fact in several sources, so an answer
     repeated across passages is more likely the right one (multi-passage voting, as in DrQA).
     The selector is trained on single-paragraph reading data, where this signal does not exist,
     so it is added to its score with a weight calibrated on the dev sets (``BULLETIN_SUPPORT_WEIGHT``).
+    ``voters``: further retrieved passages that only vote (``BULLETIN_SUPPORT_DEPTH``), not candidates.
     """
-    asked = ctx.analysis.search_text
-    texts = [p.hit.chunk.text for p in passages]
+    def doc(p: Passage) -> str:
+        return p.hit.chunk.document if SUPPORT_BY_DOCUMENT else p.hit.chunk.id
+
+    texts = [(doc(p), p.hit.chunk.text) for p in passages]
+    seen = {p.hit.chunk.id for p in passages}
+    texts += [(c.document if SUPPORT_BY_DOCUMENT else c.id, c.text) for c in voters if c.id not in seen]
+    seen = {p.hit.chunk.id for p in passages}
+    texts += [(c.document if SUPPORT_BY_DOCUMENT else c.id, c.text) for c in voters if c.id not in seen]
     out = np.zeros(len(cands), dtype=np.float32)
     for i, c in enumerate(cands):
         p = passages[c.hit]
-        text = p.hit.chunk.text
-        things = [text[s:e] for s, e, tag in (p.annotation.entities if p.annotation else ())
-                  if tag in SUPPORT_TAGS and s < c.end and e > c.start]
-        things += [f.text for f in find_figures(text[c.start : c.end]) if f.is_quantity]
+        own = doc(p)
+        entities = p.annotation.entities if p.annotation else ()
         best = 0
-        for thing in {t for t in things if len(t) >= 2 and t not in asked}:
-            best = max(best, sum(1 for h, other in enumerate(texts) if h != c.hit and thing in other))
+        for thing in support_things(ctx, p.hit.chunk.text, entities, c.start, c.end):
+            # Only other documents confirm: an article repeating its own figure is one source.
+            best = max(best, len({src for src, other in texts if src != own and thing in other}))
             if best >= 3:
                 break
         out[i] = min(best, 3) / 3

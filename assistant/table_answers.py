@@ -1,5 +1,5 @@
 """Questions answered from the figure table rather than from one passage: sums, comparisons,
-lists by a threshold, trends, the latest value.
+lists by a threshold, trends, the latest value and the one before it (上一期).
 
 「开工和投产一共投资多少？」 adds the rows of each operand and shows the arithmetic with each
 operand cited; 「吕梁和太原哪个签约投资额高？」 states both sides (or which side has no figure, and
@@ -32,7 +32,7 @@ Figures = Callable[..., tuple[list[FigureRow], int]]
 
 @dataclass(frozen=True)
 class TableAnswer:
-    kind: str  # sum | compare | list | trend | latest
+    kind: str  # sum | compare | list | trend | latest | previous
     text: str  # with [n] markers, n = 1 + index into ``chunk_ids``
     rows: list[FigureRow]  # the rows shown (for a chart, a CSV, the API)
     chunk_ids: list[str] = field(default_factory=list)  # cited passages, in citation order
@@ -232,6 +232,22 @@ def latest(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer |
     return TableAnswer("latest", text + "。", shown, ids)
 
 
+def previous(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer | None:
+    """「上一期…」: the value of the document before the newest one that states the metric, with the
+    newest named beside it (what 上一期 is before)."""
+    rows = [r for r in figures(place=place, limit=5000)[0] if _matches(r, metric) and r.date]
+    dates = sorted({r.date for r in rows}, reverse=True)
+    if len(dates) < 2:
+        return None
+    prev = next(r for r in rows if r.date == dates[1])
+    newest = next(r for r in rows if r.date == dates[0])
+    ids: list[str] = []
+    n, m = _cite([prev, newest], ids)
+    text = (f"上一期（{cn_date(prev.date)}）：{prev.entity}{prev.metric}{prev.text}[{n}]；"
+            f"最新一期（{cn_date(newest.date)}）为{newest.text}[{m}]")
+    return TableAnswer("previous", text + "。", [prev, newest], ids)
+
+
 # --- dispatch -------------------------------------------------------------------------------------
 def answer(question: str, analysis: QueryAnalysis, figures: Figures,
            lexicon_words: Callable[[str], list[str]]) -> TableAnswer | None:
@@ -267,6 +283,8 @@ def answer(question: str, analysis: QueryAnalysis, figures: Figures,
         return threshold_list(place, pool, figs[0].text, direction, figures, head=head)
     if _has(question, "trend") and metric:
         return trend(place, metric, figures)
+    if _has(question, "previous") and metric:
+        return previous(place, metric, figures)
     if _has(question, "latest") and metric:
         return latest(place, metric, figures)
     return None

@@ -72,7 +72,7 @@ class Answer:
     confidence: float | None = None  # the selector's score of the quoted clause (extractive answers)
     # Figure-table rows behind a sum / comparison / list / trend answer (for a chart, a CSV, the API).
     table: list[dict[str, Any]] = field(default_factory=list)
-    table_kind: str = ""  # sum | compare | list | trend | latest ("" for a passage answer)
+    table_kind: str = ""  # sum | compare | list | trend | latest | previous ("" for a passage answer)
 
     def to_json(self, id: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {} if id is None else {"id": id}

@@ -39,7 +39,7 @@ def _no_outline() -> contextlib.AbstractContextManager:
 
 ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] | None, dict]] = {
     "product": ("everything on (the shipped defaults)", None, {}),
-    "no-support": ("cross-passage answer support off (BULLETIN_SUPPORT_WEIGHT=0)", None, {"support_weight": 0.0}),
+    "no-support": ("cross-document answer support off (BULLETIN_SUPPORT_WEIGHT=0)", None, {"support_weight": 0.0}),
     "no-colloquial": ("colloquial → report words (assistant/data/colloquial.tsv) off",
                       lambda: patched("assistant.query.colloquial", lambda: ()), {}),
     "no-head-nouns": ("head nouns of questions without a question word off",
@@ -49,6 +49,12 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "no-outline": ("structure answers from the 【section】/一是 outline off", _no_outline, {}),
     "no-metric": ("metric-modifier constraint (MetricAsked: 工业投资增速 needs 工业, 投资) off",
                   lambda: patched("assistant.constraints.METRIC_CONSTRAINT", False), {}),
+    "no-asking": ("question-clause constraint (Asking: a clause that asks, 「…是什么」, answers nothing) off",
+                  lambda: patched("assistant.constraints.ASKING_CONSTRAINT", False), {}),
+    "untyped-support": ("answer support voted by every entity and figure, not only those of the asked type",
+                        lambda: patched("assistant.features.TYPED_SUPPORT", False), {}),
+    "passage-support": ("answer support counts other passages, not other documents (a bulletin confirming itself)",
+                        lambda: patched("assistant.features.SUPPORT_BY_DOCUMENT", False), {}),
     "no-rerank": ("heuristic rerank (place/period/term/unit evidence) off", None, {"rerank": "none"}),
 }
 

@@ -27,7 +27,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/4"
+FIGURE_EXTRACTOR = "figures/5"
 
 _SENTENCE_END = "。！？!?；;\n"
 _CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
@@ -64,17 +64,18 @@ class _Words:
     approx: tuple[str, ...]
     name_units: frozenset[str]
     rank_units: frozenset[str]
+    anaphors: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=1)
 def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
-                                                            "name_unit", "rank_unit")}
+                                                            "name_unit", "rank_unit", "anaphor")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
-                  frozenset(by["name_unit"]), frozenset(by["rank_unit"]))
+                  frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]))
 
 
 def _tabled(f: Figure, text: str = "") -> bool:
@@ -202,7 +203,8 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     places = [(m.start, m.end, m.surface) for m in g.find(text)]
     places += _zones(text)
     places.sort()
-    periods = find_periods(text)
+    # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it.
+    periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")]
     growth = _words().growth
     rows: list[FigureRow] = []
     previous: dict[int, str] = {}  # sentence start → metric of the figure before
@@ -224,7 +226,11 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
         # The nearest place or zone named before the figure, in its sentence or else earlier in the
         # passage (what the text is still about), else the article's city.
         named = [p for p in _outermost(places) if p[1] <= f.start]
-        before = [p for p in named if s_start <= p[0]] or named
+        before = [p for p in named if s_start <= p[0]]
+        if not before and any(a in text[s_start:f.start] for a in _words().anaphors):
+            # 「该区已累计获得248项」: the zone or district named before, not the city mentioned since.
+            before = [p for p in named if p[2].endswith("区")]
+        before = before or named
         entity = _named_after(text, f) or (before[-1][2] if before else subject or city)
         in_sentence = [p for p in periods if p.start >= s_start and p.end <= f.start]
         after = [p for p in periods if p.start >= f.end and p.start < _sentence_end(text, f.end)]

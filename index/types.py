@@ -43,6 +43,18 @@ class Chunk:
         return f"{self.context}\n{self.text}" if self.context else self.text
 
     @property
+    def document(self) -> str:
+        """What the passage is one report of: its article in a bulletin file, or itself when it is a
+        stand-alone passage of a passages jsonl (no offsets into a document).
+
+        >>> Chunk(id="c1", text="…", source="a.txt", article_index=2, start=0, end=80).document
+        'a.txt#2'
+        >>> Chunk(id="rgb-1", text="…", source="corpus.jsonl").document
+        'rgb-1'
+        """
+        return f"{self.source}#{self.article_index}" if self.end else self.id
+
+    @property
     def display_text(self) -> str:
         return self.original or self.text
 

@@ -4,7 +4,9 @@ Two small learned models over the general features of ``assistant.features``, tr
 reading-comprehension data (``assistant.selector.mrc``: CMRC 2018 trial, CC BY-SA 4.0; DRCD
 dev/test, CC BY-SA 3.0) by ``python -m assistant.selector train``:
 
-* the **ranker** (LightGBM LambdaRank) orders a question's candidate clauses;
+* the **ranker** (LightGBM LambdaRank) orders a question's candidate clauses; it is the mean of a
+  few rankers trained with different seeds (bagging: one seed's trees move a dev set by a few
+  points either way, their mean does not);
 * the **answerability** model (LightGBM, binary) reads the best clause's features and its lead
   over the others (``group_features``) and gives the probability that it answers — the
   no-answer score the refusal threshold is calibrated on.
@@ -26,7 +28,7 @@ import numpy as np
 from assistant.features import FEATURES, FEATURES_VERSION
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "data" / "selector"
-RANKER_FILE = "ranker.txt"
+RANKER_FILE = "ranker.txt"  # the first ranker; meta.json's "rankers" lists every file of the ensemble
 ANSWERABILITY_FILE = "answerability.txt"
 META_FILE = "meta.json"
 GROUP_FEATURES = ("top_score", "top_margin", "top_share", "n_candidates", *FEATURES)
@@ -65,6 +67,11 @@ def group_features(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.concatenate([head, X[best]]).astype(np.float32)[None, :]
 
 
+def ranker_path(directory: Path, k: int) -> Path:
+    """File of the ``k``-th ranker of an ensemble: ranker.txt, ranker-1.txt, …"""
+    return directory / (RANKER_FILE if k == 0 else RANKER_FILE.replace(".txt", f"-{k}.txt"))
+
+
 class Selector:
     """``rank`` scores candidate rows (higher is better); ``confidence`` is the probability that the
     best of them answers."""
@@ -83,7 +90,11 @@ class Selector:
 
         self.info = SelectorInfo(meta["version"], meta["features_version"], meta.get("trained", ""))
         self.meta = meta
-        self._ranker = lightgbm.Booster(model_str=ranker_path.read_text(encoding="utf-8"))
+        paths = [directory / name for name in meta.get("rankers", [RANKER_FILE])]
+        missing = [p.name for p in paths if not p.exists()]
+        if missing:
+            raise SelectorError(f"selector weights in {directory} lack {', '.join(missing)}: rebuild them with {RETRAIN}")
+        self._rankers = [lightgbm.Booster(model_str=p.read_text(encoding="utf-8")) for p in paths]
         self._answerability = lightgbm.Booster(model_str=answer_path.read_text(encoding="utf-8"))
         self._lock = threading.Lock()
 
@@ -95,7 +106,7 @@ class Selector:
         if not len(X):
             return np.zeros(0, dtype=np.float32)
         with self._lock:  # a Booster is not documented as thread-safe for predict
-            return np.asarray(self._ranker.predict(X, num_threads=1), dtype=np.float32)
+            return np.mean([r.predict(X, num_threads=1) for r in self._rankers], axis=0).astype(np.float32)
 
     def confidence(self, X: np.ndarray, scores: np.ndarray) -> float:
         """Probability that the best-scored of these candidates answers the question."""

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where the weights go (default: the shipped ones)")
     t.add_argument("--limit", type=int, help="only the first N questions (a quick check, not for shipping)")
     t.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
+    t.add_argument("--ensemble", type=int, default=1, help="rankers to train with seeds seed, seed+1, … and average (default 1)")
     t.add_argument("--feature-cache", type=Path,
                    help="save the training groups here, or reuse them if present (only the learner changes; not for shipping)")
     sub.add_parser("info", help="show the shipped weights' version and scores")
@@ -78,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
-        meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache)
+        if args.ensemble < 1:
+            print("error: --ensemble must be 1 or more", file=sys.stderr)
+            return 2
+        meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache, ensemble=args.ensemble)
     except (SettingsError, MRCDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,10 +7,11 @@
    the question's own paragraph that holds the gold answer is a positive; all others are negatives.
 3. Half the questions (chosen by a hash) also give a group without their own paragraph: the
    best other passages, none of which holds the answer, so "no answer here" is learned too.
-4. With a fixed seed, a LightGBM ranker learns to put the gold clause first among the clauses the
-   answerer may quote (those meeting the constraints), and a second model learns from the
-   ranker's best clause whether it answers (no-answer groups included).  Held-aside articles
-   (15 %, split by article title) measure both.
+4. With fixed seeds, a LightGBM ranker (or ``--ensemble N`` of them, one seed each, scores
+   averaged) learns to put the gold clause first among the clauses the answerer may quote (those
+   meeting the constraints), and a second model learns from the ranker's best clause whether it
+   answers (no-answer groups included).  Held-aside articles (15 %, split by article title)
+   measure both.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from assistant.extractive import gather, quote
 from assistant.features import FEATURES, FEATURES_VERSION
 from assistant.query import analyse
 from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
-from assistant.selector import ANSWERABILITY_FILE, GROUP_FEATURES, META_FILE, RANKER_FILE, WEIGHTS_DIR, group_features
+from assistant.selector import ANSWERABILITY_FILE, GROUP_FEATURES, META_FILE, WEIGHTS_DIR, group_features, ranker_path
 from assistant.selector.mrc import FILES, Paragraph, file_hashes, load, split_of
 from index.builder import Builder
 from index.cleaning import fold_width
@@ -57,6 +58,19 @@ PARAMS = {
 RANKER_PARAMS = {**PARAMS, "objective": "lambdarank", "metric": "ndcg", "eval_at": [1], "lambdarank_truncation_level": 10}
 ANSWERABILITY_PARAMS = {**PARAMS, "objective": "binary", "num_leaves": 15}
 ROUNDS = 400
+# Rankers, seeds SEED, SEED+1, …, their mean score ranks (``--ensemble N``).  One ships: five were
+# equal on held-aside articles (0.644 vs 0.639) and no better on the dev sets (RESULTS.md).
+ENSEMBLE = 1
+
+
+class Ensemble:
+    """The mean of several LightGBM rankers' scores (what ``Selector.rank`` computes)."""
+
+    def __init__(self, boosters: list) -> None:
+        self.boosters = boosters
+
+    def predict(self, X: np.ndarray, num_threads: int = 1) -> np.ndarray:
+        return np.mean([b.predict(X, num_threads=num_threads) for b in self.boosters], axis=0)
 ANSWERABILITY_ROUNDS = 200
 
 
@@ -138,16 +152,20 @@ def _valid(g: Group) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return g.X[m], g.y[m], [q for q, keep in zip(g.quotes, m) if keep]
 
 
-def fit(groups: list[Group]):
-    """(ranker, answerability model) from the training groups."""
+def fit(groups: list[Group], ensemble: int = ENSEMBLE):
+    """(ranker ensemble, answerability model) from the training groups."""
     import lightgbm
 
     train = [g for g in groups if g.split == "train"]
     ranked = [g for g in train if g.kind == "answer" and _valid(g)[1].any()]
     X = np.vstack([_valid(g)[0] for g in ranked])
     y = np.concatenate([_valid(g)[1] for g in ranked])
-    data = lightgbm.Dataset(X, label=y, group=[len(_valid(g)[1]) for g in ranked], feature_name=list(FEATURES))
-    ranker = lightgbm.train(RANKER_PARAMS, data, num_boost_round=ROUNDS)
+    sizes = [len(_valid(g)[1]) for g in ranked]
+    boosters = []
+    for k in range(ensemble):
+        data = lightgbm.Dataset(X, label=y, group=sizes, feature_name=list(FEATURES))
+        boosters.append(lightgbm.train({**RANKER_PARAMS, "seed": SEED + k}, data, num_boost_round=ROUNDS))
+    ranker = Ensemble(boosters)
     F, L = answerability_rows(ranker, train)
     answerability = lightgbm.train(ANSWERABILITY_PARAMS, lightgbm.Dataset(F, label=L, feature_name=list(GROUP_FEATURES)),
                                    num_boost_round=ANSWERABILITY_ROUNDS)
@@ -229,15 +247,16 @@ def cached_examples(settings: Settings, paragraphs: list[Paragraph], limit: int 
 
 
 def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True,
-          cache: Path | None = None) -> dict:
+          cache: Path | None = None, ensemble: int = ENSEMBLE) -> dict:
     started = time.time()
     paragraphs = load()
     groups = cached_examples(settings, paragraphs, limit, cache, show_progress)
-    models = fit(groups)
+    models = fit(groups, ensemble)
     held = evaluate(models, groups, "held")
     train_scores = evaluate(models, groups, "train")
-    ranker_text, answerability_text = (m.model_to_string() for m in models)
-    digest = hashlib.sha1((ranker_text + answerability_text).encode("utf-8")).hexdigest()[:12]
+    ranker_texts = [b.model_to_string() for b in models[0].boosters]
+    answerability_text = models[1].model_to_string()
+    digest = hashlib.sha1(("".join(ranker_texts) + answerability_text).encode("utf-8")).hexdigest()[:12]
     import lightgbm
 
     meta = {
@@ -246,9 +265,12 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "features": list(FEATURES),
         "trained": time.strftime("%Y-%m-%d %H:%M:%S"),
         "seconds": round(time.time() - started, 1),
-        "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else ""),
+        "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else "")
+                   + (f" --ensemble {ensemble}" if ensemble != 1 else ""),
         "seed": SEED,
         "rounds": {"ranker": ROUNDS, "answerability": ANSWERABILITY_ROUNDS},
+        "rankers": [ranker_path(out_dir, k).name for k in range(len(ranker_texts))],
+        "ranker_seeds": [SEED + k for k in range(len(ranker_texts))],
         "params": {"ranker": RANKER_PARAMS, "answerability": ANSWERABILITY_PARAMS},
         "group_features": list(GROUP_FEATURES),
         "lightgbm": lightgbm.__version__,
@@ -263,7 +285,8 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "train": train_scores,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / RANKER_FILE).write_text(ranker_text, encoding="utf-8")
+    for k, text in enumerate(ranker_texts):
+        ranker_path(out_dir, k).write_text(text, encoding="utf-8")
     (out_dir / ANSWERABILITY_FILE).write_text(answerability_text, encoding="utf-8")
     (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return meta

@@ -217,3 +217,48 @@ def test_the_city_is_named_once_per_answer() -> None:
 def test_full_width_and_spacing_variants_answer_alike(question: str) -> None:
     draft = answer(question, hits_of("签约项目12个，签约投资额２４．０７亿元。"))
     assert not draft.refused and "24.07亿元" in draft.parts[0].text.replace("２４．０７", "24.07")
+
+
+# --- cross-document answer support and question clauses ------------------------------------------
+def _support(question: str, chunks: list[Chunk]) -> list[float]:
+    from assistant.features import answer_support
+
+    hits = [Hit(c, 1.0 - 0.1 * i, i + 1) for i, c in enumerate(chunks)]
+    cands, passages = candidates(hits, {})
+    return [float(s) for s in answer_support(FeatureContext(analyse(question), {}), cands, passages)]
+
+
+def test_support_counts_other_documents_not_the_same_article_again() -> None:
+    text = "本次活动签约投资额24.07亿元。"
+    same_article = [Chunk(id=f"b{i}", text=text, source="a.txt", article_index=0, start=i * 20, end=i * 20 + 15) for i in range(3)]
+    assert _support("签约投资额是多少？", same_article) == [0.0, 0.0, 0.0]
+    # Stand-alone news passages (a passages jsonl: no offsets) are each their own report.
+    news = [Chunk(id=f"n{i}", text=text, source="corpus.jsonl") for i in range(3)]
+    assert _support("签约投资额是多少？", news) == pytest.approx([2 / 3] * 3)
+
+
+def test_passages_past_the_answer_depth_vote_without_being_candidates() -> None:
+    from assistant.features import answer_support
+
+    hits = [Hit(Chunk(id="n0", text="活动签约投资额24.07亿元。", source="c.jsonl"), 1.0, 1)]
+    voters = [Chunk(id=f"v{i}", text="据报道，签约投资额24.07亿元。", source="c.jsonl") for i in range(2)]
+    cands, passages = candidates(hits, {})
+    ctx = FeatureContext(analyse("签约投资额是多少？"), {})
+    assert list(answer_support(ctx, cands, passages)) == [0.0]
+    assert list(answer_support(ctx, cands, passages, voters)) == pytest.approx([2 / 3])
+
+
+def test_support_for_a_figure_question_is_voted_by_figures_of_the_asked_unit_only() -> None:
+    chunks = [Chunk(id="n0", text="活动共签约项目12个，投资额24.07亿元。", source="c.jsonl"),
+              Chunk(id="n1", text="现场签约项目12个。", source="c.jsonl")]
+    # 12个 is repeated, but 「投资额是多少亿元」 asks for money: the repeated count does not vote.
+    assert _support("投资额是多少亿元？", chunks) == [0.0, 0.0, 0.0]
+    assert _support("签约项目多少个？", chunks) == pytest.approx([1 / 3, 0.0, 1 / 3])
+
+
+def test_a_clause_that_asks_is_not_an_answer() -> None:
+    hits = hits_of("2023年春晚吉祥物是什么？", "2023年春晚吉祥物名为“兔圆圆”。")
+    draft = answer("2023年春晚吉祥物是什么", hits)
+    assert not draft.refused and "兔圆圆" in draft.parts[0].text
+    reason = constraints.Asking().candidate(None, None, "问北京地铁19号线有多少个中转站", "")
+    assert reason == "所引句子是提问，不是回答"

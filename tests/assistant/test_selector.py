@@ -37,6 +37,26 @@ def test_weights_for_other_features_are_refused_with_the_command_that_rebuilds_t
         Selector(tmp_path / "missing")
 
 
+def test_an_ensemble_averages_its_rankers_and_a_missing_member_is_refused(tmp_path: Path) -> None:
+    for name in (RANKER_FILE, ANSWERABILITY_FILE):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    shutil.copy(WEIGHTS_DIR / RANKER_FILE, tmp_path / "ranker-1.txt")
+    meta = json.loads((WEIGHTS_DIR / META_FILE).read_text(encoding="utf-8"))
+    meta["rankers"] = [RANKER_FILE, "ranker-1.txt"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    rng = np.random.default_rng(0)
+    X = rng.random((4, len(FEATURES))).astype(np.float32)
+    twice = Selector(tmp_path)
+    import lightgbm
+
+    single_scores = lightgbm.Booster(model_str=(WEIGHTS_DIR / RANKER_FILE).read_text(encoding="utf-8")).predict(X)
+    assert np.allclose(twice.rank(X), single_scores, atol=1e-5)  # the mean of two equal rankers is either
+    meta["rankers"].append("ranker-2.txt")
+    (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(SelectorError, match=r"ranker-2\.txt"):
+        Selector(tmp_path)
+
+
 def test_labels_mark_the_clause_holding_the_answer_at_its_offset() -> None:
     from assistant.candidates import candidates
     from assistant.selector.train import _labels

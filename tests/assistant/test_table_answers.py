@@ -43,6 +43,13 @@ def test_the_latest_value_is_the_newest_documents_and_the_older_one_is_named(ass
     assert "24.07亿元" in answer.text and "20亿元" in answer.text and len(answer.citations) == 2
 
 
+def test_the_previous_issue_is_the_one_before_the_newest(assistant) -> None:
+    answer = assistant.ask("上一期吕梁的签约投资额是多少？")
+    assert answer.table_kind == "previous" and answer.text.startswith("上一期（2024年3月18日）")
+    assert "20亿元" in answer.text and "24.07亿元" in answer.text and len(answer.citations) == 2
+    assert not answer.unsupported_figures
+
+
 def test_a_trend_lists_one_metric_of_one_place_in_date_order(assistant) -> None:
     answer = assistant.ask("吕梁签约投资额这几期怎么变化的？")
     assert answer.table_kind == "trend"

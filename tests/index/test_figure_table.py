@@ -103,3 +103,12 @@ def test_ranks_names_and_the_article_zone() -> None:
     assert [r.text for r in rows] == ["44家", "7家", "8个"]  # no 前100名, （21位）, 500强, 3A级
     no_place = figure_rows("户用光伏还需完成380户。", city="上海市", subject="上海湾区高新技术产业开发区")
     assert no_place[0].entity == "上海湾区高新技术产业开发区"  # the zone the article's title names
+
+
+def test_an_anaphor_refers_to_the_zone_and_a_dateline_is_no_period() -> None:
+    text = ("中新网广东新闻7月28日电 记者从广州开发区知识产权局获悉，该区在近日颁发的中国专利奖中共获62项奖项，"
+            "位列广州市首位。目前该区已累计获得248项中国专利奖。")
+    rows = {r.text: r for r in figure_rows(text, city="广州市")}
+    assert rows["62项"].entity == "广州开发区" and rows["62项"].period == ""  # 7月28日电 dates the report
+    # The city named in between is not what 「该区」 means.
+    assert rows["248项"].entity == "广州开发区"
