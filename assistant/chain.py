@@ -29,6 +29,7 @@ from assistant.turn import AnswerChunk, InvalidQuestionError, Reset, Turn, valid
 from assistant.types import Answer, Citation
 from index.figures import find_figures
 from index.lexicon import STOPWORDS
+from index.periods import find_periods
 from index.store import BulletinIndex, Filter
 from index.types import Hit
 from settings import Settings
@@ -193,7 +194,8 @@ class BulletinAssistant:
     def _covers(self, draft: Draft, sub: QueryAnalysis) -> bool:
         """Does a draft made for the whole question also answer this sub-question?
 
-        A figure sub-question needs a figure of its unit; another needs most of its own words."""
+        A figure sub-question needs a figure of its unit, a time sub-question a time it does not
+        state; another needs most of its own words."""
         if draft.refused or not draft.parts:
             return False
         text = "".join(p.text for p in draft.parts)
@@ -204,6 +206,8 @@ class BulletinAssistant:
             if sub.unit_kinds:
                 return any(f.kind in sub.unit_kinds or not f.unit for f in figs)
             return bool(figs)
+        if sub.answer_kind == "time" and not any(p.text not in sub.question for p in find_periods(text)):
+            return False  # 「哪一年设立的？」 is not answered by a draft stating no other time
         own = keywords(replace(sub, extra={}), self.index.lexicon, self.index.df, len(self.index.chunks))
         total = sum(own.values())
         return total == 0 or sum(w for k, w in own.items() if k in text) >= 0.5 * total

@@ -18,7 +18,7 @@ from assistant.candidates import Candidate, Passage
 from assistant.features import _place_ok, _unit_matches, metric_modifiers
 from assistant.query import AskedPlace, QueryAnalysis, question_words
 from index.cleaning import fold_width
-from index.figures import find_figures, supported
+from index.figures import cn_number, find_figures, supported
 from index.lexicon import Lexicon
 from index.periods import Period, find_periods
 
@@ -37,8 +37,9 @@ INSTRUCTION_RE = re.compile(
 
 # The metric-modifier constraint (MetricAsked); benchmarks/ablations.py switches it off to measure it.
 METRIC_CONSTRAINT = True
-# The question-clause constraint (Asking), likewise.
+# The question-clause constraint (Asking), likewise, and the ordinal one (OrdinalAsked).
 ASKING_CONSTRAINT = True
+ORDINAL_CONSTRAINT = True
 # What a Chinese interrogative is built on (疑问代词: 谁, 什么, 哪, 怎(么/样), 何, 多少).
 INTERROGATIVE_MORPHEMES = ("谁", "什么", "哪", "怎", "何", "多少")
 # After these an interrogative is concessive (「无论什么时候」「不管多少」), not a question.
@@ -273,10 +274,51 @@ class TimeAsked:
             stated = [s for s in stated if s.granularity in ("day", "month")]
         elif self.granularity == "year":
             stated = [s for s in stated if s.year is not None]
+        names_year = bool(YEAR_IN_QUESTION.search(self.question))
+        if not self.granularity and names_year:
+            # 「2023中关村论坛开幕时间」 names the year: the answer is a finer time (a month, a day).
+            stated = [s for s in stated if s.granularity not in ("year", "")]
         tagged = not self.granularity and any(
             tag == "TIME" and s < c.end and e > c.start and p.hit.chunk.text[s:e] not in self.question
+            and (not names_year or any(ch in p.hit.chunk.text[s:e] for ch in "月日号"))
             for s, e, tag in (p.annotation.entities if p.annotation else ()))
         return None if stated or tagged else "未给出日期"
+
+
+YEAR_IN_QUESTION = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+ORDINAL_RE = re.compile(r"第([0-9]+|[零〇一二两三四五六七八九十百千]+)([^\d\s，。、；：“”()（）0-9零〇一二两三四五六七八九十百千])")
+
+
+def ordinals(text: str) -> list[tuple[int, str]]:
+    """(number, measure word) of each 「第N…」 in ``text``.
+
+    >>> ordinals("北京冬奥会第一棒火炬手，第19棒，第二十四届中国专利奖")
+    [(1, '棒'), (19, '棒'), (24, '届')]
+    """
+    out = []
+    for m in ORDINAL_RE.finditer(fold_width(text)):
+        digits = m.group(1)
+        n = int(digits) if digits.isdigit() else cn_number(digits)
+        if n is not None:
+            out.append((n, m.group(2)))
+    return out
+
+
+@dataclass(frozen=True)
+class OrdinalAsked:
+    """「第一棒火炬手是谁」: a clause that states another ordinal of the same measure (「第19棒」) and
+    not the asked one is about another棒, 届 or 艘."""
+
+    asked: tuple[tuple[int, str], ...]
+    name: str = "ordinal"
+
+    def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
+        stated = ordinals(text)
+        for n, unit in self.asked:
+            same = [m for m, u in stated if u == unit]
+            if same and n not in same:
+                return f"所述为第{same[0]}{unit}而非第{n}{unit}"
+        return None
 
 
 def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
@@ -303,6 +345,9 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
     if analysis.answer_kind == "time":
         candidate.append(TimeAsked(analysis.question, analysis.time_granularity))
     candidate += [PerUnit(u) for u in analysis.per]
+    asked_ordinals = tuple(ordinals(analysis.question))
+    if asked_ordinals and ORDINAL_CONSTRAINT:
+        candidate.append(OrdinalAsked(asked_ordinals))
     return passage, candidate
 
 

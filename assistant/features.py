@@ -158,6 +158,10 @@ def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ..
     ('地区',)
     >>> metric_modifiers(analysis_of("吕梁市“三个一批”活动签约投资额是多少？"), Lexicon.empty())
     ()
+    >>> metric_modifiers(analysis_of("来自粤港澳大湾区企业的项目协议投资额是多少？"), Lexicon.empty())
+    ('企业', '项目', '协议')
+    >>> metric_modifiers(analysis_of("吕梁市的签约投资额是多少？"), Lexicon.empty())
+    ()
     """
     found = _figure_ask(analysis)
     if found is None:
@@ -167,7 +171,9 @@ def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ..
     skip = _question_tokens() | STOPWORDS
     name: list[tuple[str, str]] = []
     aspect = linked = False
-    for word, flag in reversed(tagged):
+    first = len(tagged)  # index of the name's first token
+    for i in range(len(tagged) - 1, -1, -1):
+        word, flag = tagged[i]
         if not name and (word in skip or (flag in ("v", "d", "p", "ul", "uz") and len(word) == 1)):
             aspect = aspect or flag in ("ul", "uz")  # 「签约了多少」: a verb's object follows, no name precedes
             linked = True
@@ -176,14 +182,28 @@ def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ..
             break
         if name and flag == "v":
             break  # 「活动签约投资额」: a verb before the name is what was done, not part of the name
-        if word in skip or flag in ("ns", "nr") or find_periods(word) or any(
-                m.surface == word for m in gazetteer().find(word)) or lexicon.is_zone(word):
+        if _not_a_modifier(word, flag, skip, lexicon):
             break
         name.append((word, flag))
+        first = i
     if name and name[0][1] == "v" and (aspect or not linked):
         return ()  # 「枪击案造成多少人死亡」「主犯被判多少年」: the question word is the verb's object
     modifiers = [w for w, flag in reversed(name[1:]) if len(w) >= 2]
+    if name and first > 0 and tagged[first - 1][0] == "的":
+        # 「来自大湾区企业的项目协议投资额」: the nouns of a 的-attribute right before the name qualify it too.
+        for word, flag in reversed(tagged[: first - 1]):
+            if flag[:1] != "n" or flag == "nt" or _not_a_modifier(word, flag, skip, lexicon):
+                break
+            if len(word) >= 2:
+                modifiers.insert(0, word)
     return tuple(dict.fromkeys(modifiers))
+
+
+def _not_a_modifier(word: str, flag: str, skip: frozenset[str], lexicon: Lexicon) -> bool:
+    """Places, periods, zones, question words and stopwords say where, when or what is asked, not
+    what the metric is of."""
+    return (word in skip or flag in ("ns", "nr") or not CJK_RE.match(word[0]) or bool(find_periods(word))
+            or any(m.surface == word for m in gazetteer().find(word)) or lexicon.is_zone(word))
 
 
 def _coverage(weights: dict[str, float], total: float, text: str) -> float:

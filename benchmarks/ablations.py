@@ -51,6 +51,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                   lambda: patched("assistant.constraints.METRIC_CONSTRAINT", False), {}),
     "no-asking": ("question-clause constraint (Asking: a clause that asks, 「…是什么」, answers nothing) off",
                   lambda: patched("assistant.constraints.ASKING_CONSTRAINT", False), {}),
+    "no-ordinal": ("ordinal constraint (OrdinalAsked: 第一棒 is not answered by 第19棒) off",
+                   lambda: patched("assistant.constraints.ORDINAL_CONSTRAINT", False), {}),
     "untyped-support": ("answer support voted by every entity and figure, not only those of the asked type",
                         lambda: patched("assistant.features.TYPED_SUPPORT", False), {}),
     "passage-support": ("answer support counts other passages, not other documents (a bulletin confirming itself)",

@@ -190,8 +190,8 @@ def _matches(form: str, text: str) -> bool:
         ok = True
         if starts_number and start > 0:
             before = text[start - 1]
-            if before.isdigit() or before == ".":
-                ok = False
+            if before.isdigit() or (before == "." and start > 1 and text[start - 2].isdigit()):
+                ok = False  # inside a longer number or after a decimal point (「0.48」, not 「）.48支」)
             # a sign belongs to the number: 「2.6%」 is not inside 「-2.6%」 (but is in the range 「1-2.6%」)
             elif before == "-" and form[0].isdigit() and not (start > 1 and text[start - 2].isdigit()):
                 ok = False
@@ -238,6 +238,8 @@ def facts_found(answers: Sequence[Sequence[str] | str], text: str) -> list[bool]
 
     >>> facts_found([["9条", "九条"], ["专业镇"], ["开发区"]], "九条产业链和专业镇")
     [True, True, False]
+    >>> facts_found([["48"], ["5"]], "球场（视觉中国）. 48支球队，增长0.5倍")
+    [True, False]
     """
     prepped = _prep(text)
     return [any(_matches(_prep(form), prepped) for form in _alternatives(fact)) for fact in answers]

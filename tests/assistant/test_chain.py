@@ -139,7 +139,8 @@ MINI = {
     "taiyuan.txt": (
         "太原市：推动重大项目签约落地\n\n"
         "太原市聚力培育9条重点产业链。晶科能源垂直一体化项目年产56GW，总投资56亿元。"
-        "今年引进高层次人才25名。\n"
+        "今年引进高层次人才25名。\n\n"
+        "太原经开区于1992年经国务院批准设立。经国务院批准设立的太原经开区在国家级经开区综合考评中位列第15名。\n"
     ),
 }
 
@@ -196,6 +197,8 @@ def test_place_swap_follow_up_is_refused_for_an_absent_city(mini: BulletinAssist
     [
         ("吕梁的运营公司有几家，平台公司完成基础设施建设投资多少？", ["13家", "0.64亿元"]),
         ("太原有几条重点产业链，引进了多少名高层次人才？", ["9条", "25名"]),
+        # The ranking's sentence names every word of the first part, but not its year.
+        ("太原经开区是哪一年经国务院批准设立的？它在综合考评中排第几名？", ["1992年", "第15名"]),
     ],
 )
 def test_each_part_of_a_compound_question_is_answered_and_cited(mini: BulletinAssistant, question: str,

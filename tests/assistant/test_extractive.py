@@ -262,3 +262,18 @@ def test_a_clause_that_asks_is_not_an_answer() -> None:
     assert not draft.refused and "兔圆圆" in draft.parts[0].text
     reason = constraints.Asking().candidate(None, None, "问北京地铁19号线有多少个中转站", "")
     assert reason == "所引句子是提问，不是回答"
+
+
+def test_another_ordinal_of_the_same_measure_is_not_the_asked_one() -> None:
+    hits = hits_of("北京冬奥会第一站火炬传递中姚明作为第19棒火炬手点燃火炬。", "在北京，罗致焕是第1棒火炬手。")
+    draft = answer("谁是北京冬奥会第一棒火炬手？", hits, refuse_below=0.0)
+    assert not draft.refused and "罗致焕" in draft.parts[0].text  # not 姚明, the 19th
+    rule = constraints.OrdinalAsked(((3, "艘"),))
+    assert rule.candidate(None, None, "第一艘命名为辽宁舰", "") == "所述为第1艘而非第3艘"
+    assert rule.candidate(None, None, "第三艘航母命名为福建舰，第一艘为辽宁舰", "") is None
+
+
+def test_a_time_question_naming_its_year_wants_a_finer_time() -> None:
+    hits = hits_of("2023年中关村论坛开幕时间即将公布。", "论坛将于5月25日开幕。")
+    draft = answer("2023中关村论坛开幕时间", hits)
+    assert not draft.refused and "5月25日" in draft.parts[0].text
