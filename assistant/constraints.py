@@ -286,7 +286,7 @@ class TimeAsked:
 
 
 YEAR_IN_QUESTION = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-ORDINAL_RE = re.compile(r"第([0-9]+|[零〇一二两三四五六七八九十百千]+)([^\d\s，。、；：“”()（）0-9零〇一二两三四五六七八九十百千])")
+ORDINAL_RE = re.compile(r"第([0-9]+|[零〇一二两三四五六七八九十百千]+)([^\d\s，。、；：“”()（）零〇一二两三四五六七八九十百千])")
 
 
 def ordinals(text: str) -> list[tuple[int, str]]:

@@ -494,18 +494,16 @@ def answer_support(ctx: FeatureContext, cands: Sequence[Candidate], passages: Se
     so it is added to its score with a weight calibrated on the dev sets (``BULLETIN_SUPPORT_WEIGHT``).
     ``voters``: further retrieved passages that only vote (``BULLETIN_SUPPORT_DEPTH``), not candidates.
     """
-    def doc(p: Passage) -> str:
-        return p.hit.chunk.document if SUPPORT_BY_DOCUMENT else p.hit.chunk.id
+    def doc(chunk: Chunk) -> str:
+        return chunk.document if SUPPORT_BY_DOCUMENT else chunk.id
 
-    texts = [(doc(p), p.hit.chunk.text) for p in passages]
-    seen = {p.hit.chunk.id for p in passages}
-    texts += [(c.document if SUPPORT_BY_DOCUMENT else c.id, c.text) for c in voters if c.id not in seen]
-    seen = {p.hit.chunk.id for p in passages}
-    texts += [(c.document if SUPPORT_BY_DOCUMENT else c.id, c.text) for c in voters if c.id not in seen]
+    chunks = [p.hit.chunk for p in passages]
+    seen = {c.id for c in chunks}
+    texts = [(doc(c), c.text) for c in chunks + [v for v in voters if v.id not in seen]]
     out = np.zeros(len(cands), dtype=np.float32)
     for i, c in enumerate(cands):
         p = passages[c.hit]
-        own = doc(p)
+        own = doc(p.hit.chunk)
         entities = p.annotation.entities if p.annotation else ()
         best = 0
         for thing in support_things(ctx, p.hit.chunk.text, entities, c.start, c.end):

@@ -214,8 +214,13 @@ def trend(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer | 
     return TableAnswer("trend", text + "。", series, ids)
 
 
+def _dated(place: str, metric: Sequence[str], figures: Figures) -> list[FigureRow]:
+    """The place's rows of the metric that carry their document's date."""
+    return [r for r in figures(place=place, limit=5000)[0] if _matches(r, metric) and r.date]
+
+
 def latest(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer | None:
-    rows = [r for r in figures(place=place, limit=5000)[0] if _matches(r, metric) and r.date]
+    rows = _dated(place, metric, figures)
     if not rows:
         return None
     newest = _newest(rows)[0]
@@ -235,7 +240,7 @@ def latest(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer |
 def previous(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer | None:
     """「上一期…」: the value of the document before the newest one that states the metric, with the
     newest named beside it (what 上一期 is before)."""
-    rows = [r for r in figures(place=place, limit=5000)[0] if _matches(r, metric) and r.date]
+    rows = _dated(place, metric, figures)
     dates = sorted({r.date for r in rows}, reverse=True)
     if len(dates) < 2:
         return None

@@ -4,9 +4,8 @@ Two small learned models over the general features of ``assistant.features``, tr
 reading-comprehension data (``assistant.selector.mrc``: CMRC 2018 trial, CC BY-SA 4.0; DRCD
 dev/test, CC BY-SA 3.0) by ``python -m assistant.selector train``:
 
-* the **ranker** (LightGBM LambdaRank) orders a question's candidate clauses; it is the mean of a
-  few rankers trained with different seeds (bagging: one seed's trees move a dev set by a few
-  points either way, their mean does not);
+* the **ranker** (LightGBM LambdaRank) orders a question's candidate clauses; ``train --ensemble N``
+  makes it the mean of N rankers of different seeds (one ships: five were no better, RESULTS.md);
 * the **answerability** model (LightGBM, binary) reads the best clause's features and its lead
   over the others (``group_features``) and gives the probability that it answers — the
   no-answer score the refusal threshold is calibrated on.
@@ -77,8 +76,8 @@ class Selector:
     best of them answers."""
 
     def __init__(self, directory: Path = WEIGHTS_DIR) -> None:
-        meta_path, ranker_path, answer_path = directory / META_FILE, directory / RANKER_FILE, directory / ANSWERABILITY_FILE
-        if not (meta_path.exists() and ranker_path.exists() and answer_path.exists()):
+        meta_path, first_ranker, answer_path = directory / META_FILE, directory / RANKER_FILE, directory / ANSWERABILITY_FILE
+        if not (meta_path.exists() and first_ranker.exists() and answer_path.exists()):
             raise SelectorError(f"no selector weights in {directory}: build them with {RETRAIN}")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("features_version") != FEATURES_VERSION or meta.get("features") != list(FEATURES):
