@@ -55,7 +55,7 @@ class Evidence:
     candidates: list[Candidate]
     passages: list[Passage]
     features: np.ndarray
-    scores: np.ndarray  # the ranker's scores (plus cross-passage support), higher is better
+    scores: np.ndarray  # the ranker's scores (plus cross-document support), higher is better
     reasons: list[str]  # "" where every constraint holds
     keywords: dict[str, float] = field(default_factory=dict)  # the question's words with IDF weights
     ruled_out: list[str] = field(default_factory=list)  # why passages were no evidence (passage-level constraints)
