@@ -250,7 +250,10 @@ class BulletinAssistant:
     def _table_answer(self, turn: Turn) -> Answer | None:
         """Sums, comparisons, threshold lists, trends and the latest value, from the figure table."""
         assert turn.analysis is not None
-        found = table_answers.answer(turn.condensed_text, turn.analysis, self._figures(turn), self.index.lexicon.words)
+        assert turn.retrieved is not None
+        context = [h.chunk.id for h in turn.retrieved.hits[: self.settings.answer_depth]]
+        found = table_answers.answer(turn.condensed_text, turn.analysis, self._figures(turn), self.index.lexicon.words,
+                                     context)
         if found is None:
             return None
         chunks = [self.index.chunk(cid) for cid in found.chunk_ids]

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import product
 
 from assistant.features import _question_tokens
 from assistant.query import QueryAnalysis
@@ -120,18 +121,59 @@ def _not_metric(word: str) -> bool:
     return word in _question_tokens() or word in STOPWORDS
 
 
+# A row answers for the question's metric words when it fits them at least this well: more than
+# half of what the words say is in the row's metric and of what the metric says is in the words.
+MIN_FIT = 0.5
+
+
+def fit(metric: str, words: Sequence[str]) -> float:
+    """How well a row's metric fits the question's metric words: the F-measure of recall (the
+    words' characters found in the metric) and precision (the metric's characters they cover).
+
+    >>> round(fit("实际使用外资金额", ["实际", "使用", "外资"]), 2), round(fit("现代服务业实际使用外资", ["实际", "使用", "外资"]), 2)
+    (0.86, 0.71)
+    >>> fit("投资", ["重点项目", "完成", "投资"]) < MIN_FIT < fit("完成投资", ["重点项目", "完成", "投资"])
+    True
+    """
+    words = [w for w in words if w]
+    if not words or not metric:
+        return 0.0
+    found = [w for w in words if w in metric]
+    recall = sum(len(w) for w in found) / sum(len(w) for w in words)
+    covered: set[int] = set()
+    for w in found:
+        at = metric.find(w)
+        while at >= 0:
+            covered.update(range(at, at + len(w)))
+            at = metric.find(w, at + 1)
+    precision = len(covered) / len(metric)
+    return 2 * precision * recall / (precision + recall) if recall else 0.0
+
+
 def _matches(row: FigureRow, metric: Sequence[str]) -> bool:
-    return all(w in row.metric or w in row.entity for w in metric)
+    return fit(row.metric, metric) >= MIN_FIT or all(w in row.metric or w in row.entity for w in metric)
+
+
+def _best(rows: Sequence[FigureRow], words: Sequence[str], context: Sequence[str] = (),
+          periods: Sequence[str] = ()) -> list[FigureRow]:
+    """The rows fitting ``words`` best, best first: by fit, then a period the question names, then
+    a passage retrieval found for the question, then the newest document."""
+    scored = [(fit(r.metric, words), r) for r in rows]
+    scored = [(f, r) for f, r in scored if f >= MIN_FIT]
+
+    def key(item: tuple[float, FigureRow]) -> tuple:
+        f, r = item
+        return (round(f, 3), any(p and p in r.period for p in periods), r.chunk_id in context, r.date)
+
+    return [r for _f, r in sorted(scored, key=key, reverse=True)]
 
 
 # --- the kinds ----------------------------------------------------------------------------------
-def compare(places: Sequence[str], metric: Sequence[str], figures: Figures, ask: str) -> TableAnswer | None:
+def compare(places: Sequence[str], metric: Sequence[str], figures: Figures, ask: str,
+            context: Sequence[str] = ()) -> TableAnswer | None:
     if len(places) != 2 or not metric:
         return None
-    sides = []
-    for place in places:
-        rows = [r for r in figures(place=place, limit=2000)[0] if _matches(r, metric)]
-        sides.append((place, _newest(rows)[:1]))
+    sides = [(place, _best(figures(place=place, limit=2000)[0], metric, context)[:1]) for place in places]
     if not any(rows for _, rows in sides):
         return None
     ids: list[str] = []
@@ -158,23 +200,52 @@ def compare(places: Sequence[str], metric: Sequence[str], figures: Figures, ask:
     return TableAnswer("compare", text, shown, ids)
 
 
-def total(place: str, operands: Sequence[str], head: str, figures: Figures) -> TableAnswer | None:
-    if len(operands) < 2 or not head:
+def arithmetic(kind: str, place: str, parts: Sequence[Sequence[str]], unit: str, figures: Figures,
+               context: Sequence[str] = (), periods: Sequence[str] = ()) -> TableAnswer | None:
+    """The sum of the operands, or the difference of two: for each part of the question (its metric
+    words), the row fitting it best, all of one unit, preferring operands stated in one passage.
+
+    ``parts``: 「整车产能和新能源汽车产能相差多少」 → [['整车', '产能'], ['新能源汽车', '产能']];
+    ``unit``: the unit the question asks in (「多少项」 → 项), "" when it names none."""
+    if len(parts) < 2 or (kind == "difference" and len(parts) != 2):
         return None
-    picked = []
-    for op in operands:
-        rows = [r for r in figures(place=place, limit=2000)[0] if op in r.metric and head in r.metric]
-        rows = _newest(rows)
-        if not rows:
-            return None
-        picked.append(rows[0])
-    if len({r.base for r in picked}) != 1:
+    pool = _pool(place, figures, context)
+    if unit:
+        pool = [r for r in pool if r.unit.endswith(unit) or r.base == unit]
+    options = [_best(pool, words, context, periods)[:3] for words in parts]
+    if not all(options):
         return None
+    best: tuple[float, tuple[FigureRow, ...]] | None = None
+    for combo in product(*options):
+        if len({(r.chunk_id, r.start) for r in combo}) < len(combo) or len({r.base for r in combo}) != 1:
+            continue
+        together = sum(a.chunk_id == b.chunk_id for i, a in enumerate(combo) for b in combo[i + 1:])
+        score = sum(fit(r.metric, w) for r, w in zip(combo, parts, strict=True)) + 0.1 * together
+        if best is None or score > best[0]:
+            best = (score, combo)
+    if best is None:
+        return None
+    picked = list(best[1])
     ids: list[str] = []
     ns = _cite(picked, ids)
+    if kind == "difference":
+        # No minus sign between the operands: 「− 108.9亿元」 would read as a negative figure.
+        a, b = picked
+        hi = max(picked, key=lambda r: r.normalised)
+        text = (f"{a.metric}{a.text}[{ns[0]}]，{b.metric}{b.text}[{ns[1]}]；"
+                f"两者相差{_fmt(abs(a.normalised - b.normalised), hi)}{COMPUTED}。")
+        return TableAnswer("difference", text, picked, ids)
     value = sum(r.normalised for r in picked)
     terms = " + ".join(f"{r.metric}{r.text}[{n}]" for r, n in zip(picked, ns, strict=True))
     return TableAnswer("sum", f"{terms} = {_fmt(value, picked[0])}{COMPUTED}。", picked, ids)
+
+
+def _pool(place: str, figures: Figures, context: Sequence[str], limit: int = 2000) -> list[FigureRow]:
+    """The rows a question may use: the place's, or, when it names none, those of the passages
+    retrieval found for it (what the question is about, as the retriever read it)."""
+    if place:
+        return figures(place=place, limit=limit)[0]
+    return [r for cid in context for r in figures(chunk_id=cid, limit=500)[0]]
 
 
 def threshold_list(place: str, metric: Sequence[str], figure_text: str, direction: str, figures: Figures,
@@ -255,37 +326,42 @@ def previous(place: str, metric: Sequence[str], figures: Figures) -> TableAnswer
 
 # --- dispatch -------------------------------------------------------------------------------------
 def answer(question: str, analysis: QueryAnalysis, figures: Figures,
-           lexicon_words: Callable[[str], list[str]]) -> TableAnswer | None:
-    """A table answer when the question asks for one and the table has its rows, else None."""
+           lexicon_words: Callable[[str], list[str]], context: Sequence[str] = ()) -> TableAnswer | None:
+    """A table answer when the question asks for one and the table has its rows, else None.
+
+    ``context``: the passages retrieval found for the question, best first; a question naming no
+    place is answered from their rows."""
     places = list(dict.fromkeys(analysis.place_names))
     place = places[0] if len(places) == 1 else ""
     metric = _metric_words(question, analysis, lexicon_words)
+    periods = [p.text for p in analysis.periods]
     if _has(question, "compare") or _has(question, "difference"):
         if len(places) == 2:
             ask = "lower" if _has(question, "lower") and not _has(question, "higher") else "higher"
-            return compare(places, metric, figures, ask)
-    if _has(question, "sum") and len(places) <= 1:
-        parts = [p for p in re.split("[和与及、]", _strip_places(question, places)) if p.strip()]
-        if len(parts) >= 2:
-            tokens = [lexicon_words(p) for p in parts]
-            head_words = [w for w in tokens[-1] if len(w) >= 2 and not _not_metric(w)
-                          and not any(w in x for x in words().get("sum", ()))]
-            # An operand is the first word of its part (开工, 投产), or the whole part when jieba cuts
-            # it into single characters (延链).
-            operands = [next((w for w in t if len(w) >= 2), p.strip() if len(p.strip()) <= 4 else "")
-                        for t, p in zip(tokens, parts, strict=True)]
-            if all(operands):
-                # The head is the question's word every operand's row shares (投资 of 开工项目总投资).
-                for head in (w for w in reversed(head_words) if w not in operands):
-                    found = total(place, operands, head, figures)
-                    if found is not None:
-                        return found
+            return compare(places, metric, figures, ask, context)
+    for kind in ("sum", "difference"):
+        trigger = _has(question, kind)
+        parsed = _operand_parts(question, trigger, places, periods, lexicon_words) if trigger else None
+        if parsed and len(places) <= 1:
+            found = arithmetic(kind, place, parsed[0], parsed[1], figures, context, periods)
+            if found is not None:
+                return found
     direction = next((k for k in ("at_least", "more", "less") if _has(question, k)), "")
     figs = [f for f in find_figures(question) if f.is_quantity]
+    if direction:  # the threshold is the figure nearest the direction word (not 「第7届」 before it)
+        at = question.find(_has(question, direction))
+        figs.sort(key=lambda f: min(abs(f.start - at), abs(f.end - at)))
     if direction and figs and (_has(question, "list") or "的" in question):
         head = next((w for w in reversed(metric) if w in question[question.find(figs[0].text):]), "")
         pool = [w for w in metric if w != head] or metric
-        return threshold_list(place, pool, figs[0].text, direction, figures, head=head)
+        # Things named for what the question lists (「列出投资5亿元以上的项目」: projects by their
+        # 投资) first; else the rows of the threshold's own clause (「…中，哪些产业的项目超过30个」).
+        named = threshold_list(place, pool, figs[0].text, direction, figures, head=head) if head else None
+        if named is not None and all(head in r.entity for r in named.rows):
+            return named
+        clause = _clause_words(question, figs[0].text, direction, lexicon_words, places, periods)
+        return (class_list(place, clause, figs[0].text, direction, figures, context) or named
+                or threshold_list(place, pool, figs[0].text, direction, figures))
     if _has(question, "trend") and metric:
         return trend(place, metric, figures)
     if _has(question, "previous") and metric:
@@ -293,6 +369,90 @@ def answer(question: str, analysis: QueryAnalysis, figures: Figures,
     if _has(question, "latest") and metric:
         return latest(place, metric, figures)
     return None
+
+
+def _content_words(text: str, lexicon_words: Callable[[str], list[str]]) -> list[str]:
+    """The words of ``text`` that can name a metric (「新能源汽车产能」 → ['新能源汽车', '产能']);
+    the text itself when jieba cuts it into single characters (延链)."""
+    out = [w for w in lexicon_words(text) if len(w) >= 2 and re.match("[\u4e00-\u9fff]", w)
+           and not _not_metric(w) and not any(w in x or x in w for k in words().values() for x in k if len(x) > 1)]
+    bare = text.strip(" 的，,")
+    return out or ([bare] if 2 <= len(bare) <= 6 and re.fullmatch("[\u4e00-\u9fff]+", bare) else [])
+
+
+def _operand_parts(question: str, trigger: str, places: Sequence[str], periods: Sequence[str],
+                   lexicon_words: Callable[[str], list[str]]) -> tuple[list[list[str]], str] | None:
+    """The operands of 「A和B一共/相差多少」, as metric words each, and the unit asked for.
+
+    The operands are the clause before the trigger word, split at 和/与/及/、; what follows the
+    last 的 of the last operand (「高企和专精特新企业拥有的有效发明专利」) and the words after the
+    trigger (「一共总投资多少」) are the metric every operand shares."""
+    at = question.find(trigger)
+    if at < 0:
+        return None
+    before, tail = question[:at], question[at + len(trigger):]
+    clause = re.split("[，,；;：:。？?]", before)[-1]
+    clause = _strip_places(clause, places)
+    for p in periods:
+        clause = clause.replace(p, "")
+    pieces = [p for p in re.split("[和与及、]", clause) if p.strip()]
+    if len(pieces) < 2:
+        return None
+    shared: list[str] = []
+    if "的" in pieces[-1]:
+        pieces[-1], head = pieces[-1].rsplit("的", 1)
+        shared += _content_words(head, lexicon_words)
+    asked = re.search(r"(?:多少|几)([^\s？?，,。]{0,3})", tail)
+    unit = ""
+    if asked and asked.group(1):
+        probe = [f for f in find_figures("1" + asked.group(1)) if f.unit]
+        unit = probe[0].unit if probe else ""
+    rest = tail[: asked.start()] if asked else tail
+    shared += [w for w in _content_words(rest, lexicon_words) if w not in shared] if rest.strip() else []
+    parts = [_content_words(p, lexicon_words) + shared for p in pieces]
+    return (parts, unit) if all(parts) else None
+
+
+def _clause_words(question: str, figure: str, direction: str, lexicon_words: Callable[[str], list[str]],
+                  places: Sequence[str] = (), periods: Sequence[str] = ()) -> list[str]:
+    """The metric words of the clause holding a list's threshold (「…中，哪些产业的项目超过30个」 →
+    ['产业', '项目']), the word right before the threshold last; places and periods are no metric."""
+    at = question.find(figure)
+    start = max(question.rfind(ch, 0, at) for ch in "，,；;：:") + 1
+    end = min([i for i in (question.find(ch, at) for ch in "，,；;？?。") if i >= 0] or [len(question)])
+    before, after = question[start:at], question[at + len(figure):end]
+    before = _strip_places(before, places)
+    for p in periods:
+        before = before.replace(p, "")
+    word = next((w for w in words().get(direction, ()) if before.endswith(w)), "")
+    before = before[: len(before) - len(word)] if word else before
+    after_words = _content_words(after, lexicon_words) if after.strip("的有哪些？? ") else []
+    return [w for w in _content_words(before, lexicon_words) + after_words]
+
+
+def class_list(place: str, clause: Sequence[str], figure_text: str, direction: str, figures: Figures,
+               context: Sequence[str] = ()) -> TableAnswer | None:
+    """「哪些产业的项目超过30个」: the rows of the asked unit over the threshold whose metric holds
+    the clause's last word (项目, 增长) and at least half of its words (what the items are of)."""
+    found = [f for f in find_figures(figure_text) if f.is_quantity]
+    if not found or not clause:
+        return None
+    bar = found[0]
+    ok = {"at_least": lambda v: v >= bar.value, "more": lambda v: v > bar.value,
+          "less": lambda v: v < bar.value}[direction]
+    total_chars = sum(len(w) for w in clause)
+
+    def holds(r: FigureRow) -> bool:
+        return clause[-1] in r.metric and sum(len(w) for w in clause if w in r.metric) * 2 >= total_chars
+
+    rows = [r for r in _pool(place, figures, context) if r.base == bar.base and holds(r) and ok(r.normalised)]
+    if not rows:
+        return None
+    rows.sort(key=lambda r: -r.normalised)
+    ids: list[str] = []
+    ns = _cite(rows, ids)
+    items = "；".join(f"{r.entity}（{r.metric}{r.text}）[{n}]" for r, n in zip(rows, ns, strict=True))
+    return TableAnswer("list", f"{items}。", rows, ids)
 
 
 def _strip_places(question: str, places: Sequence[str]) -> str:

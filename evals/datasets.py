@@ -8,12 +8,18 @@ Built-in datasets:
 * ``rgb-zh`` — the public RGB-zh dev split, read from ``../shared/eval-data/rgb-zh`` (licence
   CC BY-NC-SA 4.0: evaluation only, never copied into this repository);
 * ``zone-dev`` — 28 real development-zone reports from other places and 60 questions (50
-  answerable, 10 traps), read from ``../shared/eval-data/zone-dev`` (evaluation only).
+  answerable, 10 traps), read from ``../shared/eval-data/zone-dev`` (evaluation only);
+* ``table-dev`` — sums, differences, comparisons and threshold lists we wrote on the zone-dev
+  reports (``evals/datasets/table_dev_qa.jsonl``);
+* ``multi-issue`` — trends, 最新一期 and 上一期 over the dated corpus of ``python -m evals
+  multi-issue`` (``evals/datasets/multi_issue_qa.jsonl``), assembled on first use outside the
+  repository.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +50,18 @@ BUILTIN = {
     "table": (REPO / "evals/datasets/table_qa.jsonl", REPO / "corpus"),
     "rgb-zh": (SHARED / "rgb-zh/queries.dev.jsonl", SHARED / "rgb-zh/corpus.jsonl"),
     "zone-dev": (SHARED / "zone-dev/questions.jsonl", SHARED / "zone-dev/corpus"),
+    # The same question kinds, written on the zone-dev reports (the questions are ours; the corpus
+    # stays in ../shared).
+    "table-dev": (REPO / "evals/datasets/table_dev_qa.jsonl", SHARED / "zone-dev/corpus"),
 }
-SHARED_DATASETS = ("rgb-zh", "zone-dev")
+# Trends, the latest value and 上一期 over the dated multi-document corpus that ``python -m evals
+# multi-issue`` assembles from ../shared (seed, zone-dev reports, dated news about their places);
+# it is assembled on first use into a folder outside the repository.
+MULTI_ISSUE_CORPUS = Path(tempfile.gettempdir()) / "bulletin-multi-issue-corpus"
+BUILTIN["multi-issue"] = (REPO / "evals/datasets/multi_issue_qa.jsonl", MULTI_ISSUE_CORPUS)
+SHARED_DATASETS = ("rgb-zh", "zone-dev", "table-dev", "multi-issue")
+SHARED_FROM = {"table-dev": "../shared/eval-data/zone-dev",
+               "multi-issue": "../shared/eval-data/zone-dev and ../shared/eval-data/crud-news"}
 DISPLAY = {"rgb-zh": "RGB-zh"}
 
 
@@ -58,15 +74,32 @@ def resolve(name_or_path: str, corpus: str | Path | None = None) -> Dataset:
         questions, default_corpus = Path(name_or_path), REPO / "corpus"
         name = questions.stem
     corpus_path = Path(corpus) if corpus else default_corpus
+    if name == "multi-issue" and not corpus and not (corpus_path / ASSEMBLED).is_file():
+        _assemble(corpus_path)
     for what, path in (("question file", questions), ("corpus", corpus_path)):
         if not path.exists():
             hint = (
-                f" The {DISPLAY.get(name, name)} set is read from ../shared/eval-data/{name} beside the repository."
+                f" The {DISPLAY.get(name, name)} set is read from {SHARED_FROM.get(name, '../shared/eval-data/' + name)}"
+                " beside the repository."
                 if name in SHARED_DATASETS
                 else ""
             )
             raise DatasetError(f"{what} {path} not found.{hint}")
     return Dataset(name, questions, corpus_path)
+
+
+ASSEMBLED = ".assembled"  # written last: a folder without it is an interrupted assembly
+
+
+def _assemble(out: Path) -> None:
+    """Assemble the multi-issue corpus into ``out`` (deterministic; needs ../shared)."""
+    from evals.multi_issue import assemble
+
+    try:
+        assemble(out)
+    except FileNotFoundError as exc:
+        raise DatasetError(f"the multi-issue corpus could not be assembled: {exc}") from exc
+    (out / ASSEMBLED).write_text("python -m evals multi-issue\n", encoding="utf-8")
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.figure_table import FIGURE_EXTRACTOR, FigureRow, figure_rows
+from index.figure_table import FIGURE_EXTRACTOR, FigureRow, figure_rows, title_place
 from index.sqlite_open import connect_wal
 from index.types import Chunk
 
@@ -258,12 +258,15 @@ _INSERT_FIGURE = f"INSERT INTO figures VALUES ({', '.join('?' * len(_FIGURE_COLU
 
 
 def chunk_figures(chunk: Chunk) -> list[FigureRow]:
-    """A chunk's rows of the figure table (the zone its article's title names, else its city, stands
-    in where the passage names no place)."""
+    """A chunk's rows of the figure table (the zone its article's title names, else its city, else
+    the first place its article's or its issue's title names, stands in where the passage names no
+    place)."""
     from index.lexicon import zone_names
 
     zones = zone_names(chunk.article_title)
-    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date, subject=zones[0] if zones else "")
+    subject = zones[0] if zones else "" if chunk.city else (title_place(chunk.article_title)
+                                                             or title_place(chunk.issue_title))
+    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date, subject=subject)
 
 
 def _figure_values(row: FigureRow) -> tuple:

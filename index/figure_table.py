@@ -27,9 +27,10 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/5"
+FIGURE_EXTRACTOR = "figures/6"
 
 _SENTENCE_END = "。！？!?；;\n"
+_PERIOD_SCOPE_END = "。！？!?\n"
 _CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
 
 
@@ -114,6 +115,12 @@ def _strip(metric: str) -> str:
     return metric
 
 
+def _words_of(phrase: str) -> list[str]:
+    from index.lexicon import Lexicon
+
+    return [w for w, _flag in Lexicon.empty().tagged(phrase)]
+
+
 def _first_word(phrase: str) -> str:
     from index.lexicon import Lexicon
 
@@ -140,7 +147,10 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
     for verb in _words().inner:  # 「大会共签约项目」: the metric starts after the verb
         at = raw.rfind(verb)
         if at >= 0 and len(raw) - at - len(verb) >= 2:
-            raw = raw[at + len(verb):]
+            rest = raw[at + len(verb):]
+            # 「重点项目完成投资」: a verb before one word is part of the metric (完成投资), as its
+            # last word alone (投资) would name another figure.
+            raw = raw[at:] if len(_words_of(rest)) == 1 else rest
             break
     return _strip(raw)
 
@@ -179,6 +189,8 @@ def _noun_after(text: str, f: Figure) -> str:
                 break
         elif head in ("q", "m") and run:
             pass  # 「工业类开发区」
+        elif head in ("d", "a") and run and nxt in ("n", "j"):
+            pass  # 「专精特新企业」: jieba tags 特新 an adverb; the run goes on to the noun after it
         elif head in ("d", "p", "c", "u", "r", "m", "q", "w"):
             break
         run.append(word)
@@ -196,15 +208,22 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
                 subject: str = "") -> list[FigureRow]:
     """The rows of one passage's text (see the module's example).  ``subject``: the zone the
     article's title names, the entity before the city where the passage names none."""
-    figures = [f for f in find_figures(text) if _tabled(f, text)]
+    # 「5000万元以上项目1922个」: a figure before 以上/以下 and a noun names a class of things (the
+    # metric of the figure after it), not an amount.
+    figures = [f for f in find_figures(text) if _tabled(f, text) and not _threshold(text, f)]
     if not figures:
         return []
     g = gazetteer()
-    places = [(m.start, m.end, m.surface) for m in g.find(text)]
+    mentions = g.find(text)
+    places = [(m.start, m.end, m.surface) for m in mentions]
+    # The official names a surface may stand for (上海 → 上海市), for 「全市」「全省」 (see _referent).
+    official = {m.surface: {g.place(c).name for c in m.codes} for m in mentions}
     places += _zones(text)
     places.sort()
-    # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it.
-    periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")]
+    # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it; the
+    # period after 比/较 (「比上年同期增长39%」) is the base of a comparison, not the figure's period.
+    periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")
+               and text[max(p.start - 1, 0) : p.start] not in ("比", "较")]
     growth = _words().growth
     rows: list[FigureRow] = []
     previous: dict[int, str] = {}  # sentence start → metric of the figure before
@@ -212,6 +231,9 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     prev_end_by_sentence: dict[int, int] = {}
     for f in figures:
         s_start = max(text.rfind(ch, 0, f.start) for ch in _SENTENCE_END) + 1
+        # A period opening a sentence holds over its clauses after 「；」 too (「今年上半年，货物吞吐量…；
+        # 集装箱吞吐量…同比增长127%」).
+        p_start = max(text.rfind(ch, 0, f.start) for ch in _PERIOD_SCOPE_END) + 1
         c_start = max(max(text.rfind(ch, 0, f.start) for ch in _CLAUSE_END) + 1, s_start,
                       prev_end_by_sentence.get(s_start, s_start))
         if _quoted(text, f.start):
@@ -221,18 +243,29 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
             metric = previous[s_start] + (metric if metric in growth else "")
         owner, owner_end = counted.get(s_start, ("", 0))
         adjacent = owner and not text[owner_end:c_start].strip("，,、 ")  # the count's clause is the one before
-        if adjacent and f.kind != "count" and metric in _words().generic and not _shares_word(metric, owner):
-            metric = owner + metric  # 「开工项目12个，总投资12.12亿元」: the 总投资 of the 开工项目
+        of_count = metric in _words().generic or any(metric.endswith(g) and len(metric) > len(g) for g in growth)
+        if adjacent and f.kind != "count" and of_count and not _shares_word(metric, owner):
+            # 「开工项目12个，总投资12.12亿元」: the 总投资 of the 开工项目; 「亿元以上项目1391个，投资增长9.6%」.
+            metric = owner + metric
         # The nearest place or zone named before the figure, in its sentence or else earlier in the
         # passage (what the text is still about), else the article's city.
         named = [p for p in _outermost(places) if p[1] <= f.start]
         before = [p for p in named if s_start <= p[0]]
-        if not before and any(a in text[s_start:f.start] for a in _words().anaphors):
-            # 「该区已累计获得248项」: the zone or district named before, not the city mentioned since.
-            before = [p for p in named if p[2].endswith("区")]
+        anaphor = next((a for a in _words().anaphors if a in text[s_start:f.start]), "")
+        if not before and anaphor:
+            # 「该区已累计获得248项」「全市新设外资企业」: the zone, district, city or province named
+            # before, of the level the word names, not the nearest place mentioned since.
+            before = [p for p in named if _referent(anaphor, p[2], official.get(p[2], set()))]
+            if not before and (subject or city):
+                # None in this passage: the article's own zone or city, not another place it names.
+                before = [(0, 0, subject or city)]
+        if not before and not anaphor and rows and (not named or named[-1][1] <= rows[-1].start):
+            # 「全省共实施…项目1922个。其中：亿元以上项目1391个」: with no place named since the figure
+            # before, the text is still about that figure's entity (吉林省), not the last mention (长春).
+            before = [(0, 0, rows[-1].entity)]
         before = before or named
         entity = _named_after(text, f) or (before[-1][2] if before else subject or city)
-        in_sentence = [p for p in periods if p.start >= s_start and p.end <= f.start]
+        in_sentence = [p for p in periods if p.start >= p_start and p.end <= f.start]
         after = [p for p in periods if p.start >= f.end and p.start < _sentence_end(text, f.end)]
         period = (in_sentence[-1] if in_sentence else after[0] if after else None)
         rows.append(FigureRow(
@@ -273,6 +306,36 @@ def _named_after(text: str, f: Figure) -> str:
             end += 1  # 「4、5号标准化厂房」: numbered items inside one name
     name = text[f.end + 1 : end].removesuffix("等")
     return name if 2 <= len(name) <= 40 and not find_figures(name[:4]) else ""
+
+
+def title_place(title: str) -> str:
+    """The first place an article's title (or first sentence) names: what a news article is about
+    when a passage of it names none (「…颁证暨上海市外资项目集中签约」 → 上海市)."""
+    found = gazetteer().find(title)
+    return found[0].surface if found else ""
+
+
+def _threshold(text: str, f: Figure) -> bool:
+    """「10亿元以上重大项目116个」: the figure, before 以上/以下 and a word, bounds a class.
+
+    >>> from index.figures import find_figures
+    >>> t = "亿元以上项目1391个，10亿元以上项目233个，其中50亿元以上15个，投资10亿元以上。"
+    >>> [_threshold(t, f) for f in find_figures(t)]
+    [False, True, False, True, False, False]
+    """
+    after = text[f.end : f.end + 3]  # 「其中50亿元以上15个」: or before the class's own count
+    return after[:2] in ("以上", "以下") and ("\u4e00" <= after[2:3] <= "\u9fff" or after[2:3].isdigit())
+
+
+def _referent(anaphor: str, surface: str, official: set[str]) -> bool:
+    """Can the place ``surface`` be what ``anaphor`` refers back to?  The anaphor's last character
+    names the level: 区 a zone or district, 市 a city (上海 is 上海市), 省 a province, 县 a county.
+
+    >>> _referent("全市", "上海", {"上海市"}), _referent("全市", "青浦", {"青浦区"}), _referent("该区", "广州开发区", set())
+    (True, False, True)
+    """
+    level = anaphor[-1] if anaphor[-1] in "市省县" else "区"
+    return surface.endswith(level) or any(name.endswith(level) for name in official)
 
 
 def _shares_word(a: str, b: str) -> bool:

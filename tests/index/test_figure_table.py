@@ -112,3 +112,31 @@ def test_an_anaphor_refers_to_the_zone_and_a_dateline_is_no_period() -> None:
     assert rows["62项"].entity == "广州开发区" and rows["62项"].period == ""  # 7月28日电 dates the report
     # The city named in between is not what 「该区」 means.
     assert rows["248项"].entity == "广州开发区"
+
+
+def test_a_comparison_base_is_no_period_and_a_sentence_period_holds_after_a_semicolon() -> None:
+    rows = {r.text: r for r in figure_rows(
+        "今年上半年，货物吞吐量达500万吨，比上年同期增长30%；集装箱吞吐量完成4000标箱，同比增长120%。", city="周口市")}
+    assert rows["30%"].period == "今年上半年" and rows["30%"].metric == "货物吞吐量同期增长"  # 上年 is the base
+    assert rows["120%"].period == "今年上半年" and rows["120%"].metric == "集装箱吞吐量同比增长"
+
+
+def test_an_anaphor_names_its_level_and_the_article_stands_in_when_the_passage_has_none() -> None:
+    text = "某公司增资1亿美元，扩大在青浦的业务。今年1至5月，全市新设外资企业200家。"
+    assert [r.entity for r in figure_rows(text, subject="上海市")][1] == "上海市"  # not 青浦区
+    text = "上海市举行签约仪式，扩大在青浦的业务。全市新设外资企业200家。"
+    assert figure_rows(text)[0].entity == "上海市"
+
+
+def test_a_sentence_naming_no_place_is_about_the_figure_before_it() -> None:
+    rows = figure_rows("在农安县，长春某集团项目投产。上半年，全省共实施项目1900个，投资增长8%。"
+                       "其中：亿元以上项目1300个，投资增长9.5%；10亿元以上项目230个，投资增长20%。", subject="吉林省")
+    by = {r.text: r for r in rows}
+    assert {by[t].entity for t in ("1300个", "9.5%", "20%")} == {"吉林省"}
+    # A figure before 以上 and a noun names a class; a change after a count is the count's.
+    assert by["20%"].metric == "10亿元以上项目投资增长" and "10亿元" not in by
+
+
+def test_a_verb_before_one_word_stays_in_the_metric_and_zhongyou_is_no_metric() -> None:
+    rows = {r.text: r for r in figure_rows("去年某新区重点项目完成投资1400亿元。此次获奖的60项中有专利银奖2项。")}
+    assert rows["1400亿元"].metric == "完成投资" and rows["2项"].metric == "专利银奖"
