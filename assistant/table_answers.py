@@ -23,7 +23,7 @@ from assistant.features import _question_tokens
 from assistant.query import QueryAnalysis
 from index.datafiles import read_tsv
 from index.figure_table import FigureRow
-from index.figures import find_figures
+from index.figures import find_figures, is_year
 from index.lexicon import STOPWORDS
 from index.store import short_place
 
@@ -248,6 +248,17 @@ def _pool(place: str, figures: Figures, context: Sequence[str], limit: int = 200
     return [r for cid in context for r in figures(chunk_id=cid, limit=500)[0]]
 
 
+def _holds(direction: str, bar: float) -> Callable[[float], bool]:
+    """The test a row's value meets: ≥, >, < the threshold, or = it (「投资5亿元的项目有哪两个」).
+
+    >>> [_holds(d, 5.0)(5.0) for d in ("at_least", "more", "less", "equal")]
+    [True, False, False, True]
+    """
+    if direction == "equal":
+        return lambda v: abs(v - bar) <= abs(bar) * 1e-9
+    return {"at_least": lambda v: v >= bar, "more": lambda v: v > bar, "less": lambda v: v < bar}[direction]
+
+
 def threshold_list(place: str, metric: Sequence[str], figure_text: str, direction: str, figures: Figures,
                    head: str = "") -> TableAnswer | None:
     found = [f for f in find_figures(figure_text) if f.is_quantity]
@@ -258,8 +269,7 @@ def threshold_list(place: str, metric: Sequence[str], figure_text: str, directio
     if head:  # 「…的项目」: the items are what the question lists, not the totals of a city
         named = [r for r in rows if head in r.entity]
         rows = named or rows
-    ok = {"at_least": lambda v: v >= bar.value, "more": lambda v: v > bar.value,
-          "less": lambda v: v < bar.value}[direction]
+    ok = _holds(direction, bar.value)
     rows = [r for r in rows if ok(r.normalised)]
     if not rows:
         return None
@@ -347,8 +357,13 @@ def answer(question: str, analysis: QueryAnalysis, figures: Figures,
             if found is not None:
                 return found
     direction = next((k for k in ("at_least", "more", "less") if _has(question, k)), "")
-    figs = [f for f in find_figures(question) if f.is_quantity]
-    if direction:  # the threshold is the figure nearest the direction word (not 「第7届」 before it)
+    figs = [f for f in find_figures(question) if f.is_quantity and not is_year(f)]
+    if not direction and analysis.list_intent:
+        # 「投资5亿元的项目有哪两个」: the items of exactly that figure (written in digits, as the
+        # table's figures are: not 「三个一批」 or 「哪两个」).
+        figs = [f for f in figs if f.text[:1].isdigit()]
+        direction = "equal" if figs else ""
+    if direction and direction != "equal":  # the threshold is the figure nearest the direction word (not 「第7届」 before it)
         at = question.find(_has(question, direction))
         figs.sort(key=lambda f: min(abs(f.start - at), abs(f.end - at)))
     if direction and figs and (_has(question, "list") or "的" in question):
@@ -438,8 +453,7 @@ def class_list(place: str, clause: Sequence[str], figure_text: str, direction: s
     if not found or not clause:
         return None
     bar = found[0]
-    ok = {"at_least": lambda v: v >= bar.value, "more": lambda v: v > bar.value,
-          "less": lambda v: v < bar.value}[direction]
+    ok = _holds(direction, bar.value)
     total_chars = sum(len(w) for w in clause)
 
     def holds(r: FigureRow) -> bool:

@@ -62,6 +62,7 @@ def test_no_places_in_text_without_any() -> None:
         ("印控克什米尔地区寺庙踩踏事故死亡人数", "number"),
         ("太原有哪些专业镇？", "list"),
         ("哪几个专业镇加快项目建设？", "list"),
+        ("投资5亿元的项目有哪两个？", "list"),  # 哪 + a numeral asks for names
         ("有几个专业镇？", "number"),
         ("吕梁市是怎么优化营商环境的？", "how"),
         ("主攻方向是什么？", "entity"),

@@ -77,6 +77,7 @@ def test_a_sum_shows_each_cited_operand_and_a_wrong_total_is_flagged(assistant) 
     ("列出投资5亿元以上的项目", ["路德环境绿色生物科技产业基地项目"]),
     ("投资不足5亿元的项目有哪些？", ["方山光伏发电项目"]),
     ("投资超过3亿元的项目有哪些？", ["路德环境绿色生物科技产业基地项目", "方山光伏发电项目"]),
+    ("投资3.5亿元的项目有哪两个？", ["方山光伏发电项目"]),  # no comparison word: exactly that figure
 ])
 def test_threshold_lists_take_the_rows_over_or_under_the_figure(assistant, question: str, items: list[str]) -> None:
     answer = assistant.ask(question)
