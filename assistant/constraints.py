@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.candidates import Candidate, Passage
-from assistant.features import _place_ok, _unit_matches, metric_modifiers
+from assistant.features import _place_ok, _unit_matches, metric_modifiers, names_edition, stated_times
 from assistant.query import AskedPlace, QueryAnalysis, question_words
 from index.cleaning import fold_width
 from index.figures import cn_number, find_figures, supported
@@ -266,7 +266,7 @@ class TimeAsked:
     name: str = "time"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
-        stated = [s for s in find_periods(text) if s.text not in self.question and not s.since
+        stated = [s for s in stated_times(text) if s.text not in self.question
                   and (s.year is not None or not s.bare_year)]
         if self.granularity == "day":
             stated = [s for s in stated if s.granularity == "day"]
@@ -280,9 +280,21 @@ class TimeAsked:
             stated = [s for s in stated if s.granularity not in ("year", "")]
         tagged = not self.granularity and any(
             tag == "TIME" and s < c.end and e > c.start and p.hit.chunk.text[s:e] not in self.question
+            and _dated(p.hit.chunk.text[s:e])
+            and not (re.fullmatch(r"\d{4}年", p.hit.chunk.text[s:e]) and names_edition(p.hit.chunk.text, e))
             and (not names_year or any(ch in p.hit.chunk.text[s:e] for ch in "月日号"))
             for s, e, tag in (p.annotation.entities if p.annotation else ()))
         return None if stated or tagged else "未给出日期"
+
+
+def _dated(span: str) -> bool:
+    """Does a LAC TIME span name a point in time by a number (「2022年」「十一月」),
+    not a duration or a relative word (「半年后」「目前」「昨天」)?
+
+    >>> [_dated(t) for t in ("2022年11月", "十一月", "半年后", "目前", "昨天")]
+    [True, True, False, False, False]
+    """
+    return bool(re.search("[0-9０-９〇一二三四五六七八九十]", span))
 
 
 YEAR_IN_QUESTION = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")

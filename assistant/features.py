@@ -454,6 +454,24 @@ TYPED_SUPPORT_TAGS = {"person": frozenset({"PER", "ORG"}), "place": frozenset({"
                       "org": frozenset({"ORG", "nz", "nw"}), "time": frozenset({"TIME"}), "number": frozenset()}
 
 
+def stated_times(text: str) -> list:
+    """The periods ``text`` states as times: not 「…以来」, and not a year naming an edition of what
+    follows it (「2022年世界互联网大会乌镇峰会」「2022年春运」: a noun right after the bare year).
+
+    >>> [p.text for p in stated_times("2022年世界互联网大会乌镇峰会将于11月9日举行，于2022年发布")]
+    ['11月9日', '2022年']
+    """
+    return [p for p in find_periods(text) if not p.since and not (p.bare_year and names_edition(text, p.end))]
+
+
+def names_edition(text: str, end: int) -> bool:
+    """Is the year ending at ``end`` followed by a noun it names an edition of (「2022年春运」)?"""
+    if not "\u4e00" <= text[end : end + 1] <= "\u9fff":
+        return False
+    tagged = Lexicon.empty().tagged(text[end : end + 6])
+    return bool(tagged) and tagged[0][1][:1] == "n"
+
+
 def support_things(ctx: FeatureContext, text: str, entities, start: int, end: int) -> set[str]:
     """What the clause ``text[start:end]`` says that could answer the question, for voting: its
     entities and figures the question does not name; for a typed question (谁, 哪里, 何时, 多少)
@@ -479,7 +497,7 @@ def support_things(ctx: FeatureContext, text: str, entities, start: int, end: in
     elif a.answer_kind == "number":
         things |= {f.text for f in figures if _unit_matches(a, [f])}
     elif a.answer_kind == "time":
-        things |= {p.text for p in find_periods(clause) if not p.since}
+        things |= {p.text for p in stated_times(clause)}
     return {t for t in things if len(t) >= 2 and t not in asked}
 
 
