@@ -1,10 +1,12 @@
-"""Questions answered from the figure table rather than from one passage: sums, comparisons,
-lists by a threshold, trends, the latest value and the one before it (上一期).
+"""Questions answered from the figure table rather than from one passage: sums, differences,
+comparisons, lists by a threshold, trends, the latest value and the one before it (上一期).
 
 「开工和投产一共投资多少？」 adds the rows of each operand and shows the arithmetic with each
-operand cited; 「吕梁和太原哪个签约投资额高？」 states both sides (or which side has no figure, and
-what the other reports); 「投资5亿元以上的项目」 lists the rows over the threshold; 「…这几期怎么变化的？」
-lists one metric of one place in date order.  The rows come from ``BulletinIndex.figures`` (built
+operand cited; 「整车产能和新能源汽车产能相差多少」 subtracts two; 「吕梁和太原哪个签约投资额高？」
+states both sides (or which side has no figure, and what the other reports); 「投资5亿元以上的项目」
+lists the rows over the threshold; 「…这几期怎么变化的？」 lists one metric of one place in date
+order.  An operand or a side is the row whose metric fits the question's words for it best
+(``fit``); a question naming no place uses the rows of the passages retrieval found for it.  The rows come from ``BulletinIndex.figures`` (built
 with the index); a computed figure is marked 〔计算〕 and ``assistant.verify`` accepts it only when
 the arithmetic holds over figures of the cited passages.  The trigger words are data
 (``assistant/data/table_words.tsv``).  Nothing here is used unless the question has such a word
@@ -33,7 +35,7 @@ Figures = Callable[..., tuple[list[FigureRow], int]]
 
 @dataclass(frozen=True)
 class TableAnswer:
-    kind: str  # sum | compare | list | trend | latest | previous
+    kind: str  # sum | difference | compare | list | trend | latest | previous
     text: str  # with [n] markers, n = 1 + index into ``chunk_ids``
     rows: list[FigureRow]  # the rows shown (for a chart, a CSV, the API)
     chunk_ids: list[str] = field(default_factory=list)  # cited passages, in citation order

@@ -151,7 +151,7 @@ class AnswerOut(BaseModel):
     retrieved: list[str] = []
     table: list[dict[str, Any]] = Field([], description="for a sum / comparison / list / trend answer: the figure-table "
                                         "rows it was computed from (fields as GET /api/figures), each cited")
-    table_kind: str = Field("", description="sum | compare | list | trend | latest | previous; \"\" for a passage answer")
+    table_kind: str = Field("", description="sum | difference | compare | list | trend | latest | previous; \"\" for a passage answer")
 
 
 class ErrorOut(BaseModel):
