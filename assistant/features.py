@@ -465,11 +465,16 @@ def stated_times(text: str) -> list:
 
 
 def names_edition(text: str, end: int) -> bool:
-    """Is the year ending at ``end`` followed by a noun it names an edition of (「2022年春运」)?"""
+    """Is the year ending at ``end`` followed by a noun it names an edition of (「2022年春运」)?  A
+    noun of one character is no name (jieba tags the 经 of 「1992年经国务院批准」 a noun).
+
+    >>> names_edition("2022年春运开始", 5), names_edition("1992年经国务院批准设立", 5)
+    (True, False)
+    """
     if not "\u4e00" <= text[end : end + 1] <= "\u9fff":
         return False
     tagged = Lexicon.empty().tagged(text[end : end + 6])
-    return bool(tagged) and tagged[0][1][:1] == "n"
+    return bool(tagged) and tagged[0][1][:1] == "n" and len(tagged[0][0]) >= 2
 
 
 def support_things(ctx: FeatureContext, text: str, entities, start: int, end: int) -> set[str]:
