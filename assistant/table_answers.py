@@ -6,9 +6,10 @@ operand cited; 「整车产能和新能源汽车产能相差多少」 subtracts 
 states both sides (or which side has no figure, and what the other reports); 「投资5亿元以上的项目」
 lists the rows over the threshold; 「…这几期怎么变化的？」 lists one metric of one place in date
 order.  An operand or a side is the row whose metric fits the question's words for it best
-(``fit``); a question naming no place uses the rows of the passages retrieval found for it.  The rows come from ``BulletinIndex.figures`` (built
-with the index); a computed figure is marked 〔计算〕 and ``assistant.verify`` accepts it only when
-the arithmetic holds over figures of the cited passages.  The trigger words are data
+(``fit``); a question naming no place uses the rows of the passages retrieval found for it.  The
+rows come from ``BulletinIndex.figures`` (built with the index); a computed figure is marked
+〔计算〕 and ``assistant.verify`` accepts it only when the arithmetic holds over figures of the
+cited passages.  The trigger words are data
 (``assistant/data/table_words.tsv``).  Nothing here is used unless the question has such a word
 and the table has the rows: otherwise the usual answerer answers.
 """
@@ -273,9 +274,14 @@ def threshold_list(place: str, metric: Sequence[str], figure_text: str, directio
         rows = named or rows
     ok = _holds(direction, bar.value)
     rows = [r for r in rows if ok(r.normalised)]
+    return _listed(rows)
+
+
+def _listed(rows: Sequence[FigureRow]) -> TableAnswer | None:
+    """The rows as a cited list, largest first (None when there are none)."""
     if not rows:
         return None
-    rows.sort(key=lambda r: -r.normalised)
+    rows = sorted(rows, key=lambda r: -r.normalised)
     ids: list[str] = []
     ns = _cite(rows, ids)
     items = "；".join(f"{r.entity}（{r.metric}{r.text}）[{n}]" for r, n in zip(rows, ns, strict=True))
@@ -444,7 +450,7 @@ def _clause_words(question: str, figure: str, direction: str, lexicon_words: Cal
     word = next((w for w in words().get(direction, ()) if before.endswith(w)), "")
     before = before[: len(before) - len(word)] if word else before
     after_words = _content_words(after, lexicon_words) if after.strip("的有哪些？? ") else []
-    return [w for w in _content_words(before, lexicon_words) + after_words]
+    return _content_words(before, lexicon_words) + after_words
 
 
 def class_list(place: str, clause: Sequence[str], figure_text: str, direction: str, figures: Figures,
@@ -462,13 +468,7 @@ def class_list(place: str, clause: Sequence[str], figure_text: str, direction: s
         return clause[-1] in r.metric and sum(len(w) for w in clause if w in r.metric) * 2 >= total_chars
 
     rows = [r for r in _pool(place, figures, context) if r.base == bar.base and holds(r) and ok(r.normalised)]
-    if not rows:
-        return None
-    rows.sort(key=lambda r: -r.normalised)
-    ids: list[str] = []
-    ns = _cite(rows, ids)
-    items = "；".join(f"{r.entity}（{r.metric}{r.text}）[{n}]" for r, n in zip(rows, ns, strict=True))
-    return TableAnswer("list", f"{items}。", rows, ids)
+    return _listed(rows)
 
 
 def _strip_places(question: str, places: Sequence[str]) -> str:

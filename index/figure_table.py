@@ -122,10 +122,7 @@ def _words_of(phrase: str) -> list[str]:
 
 
 def _first_word(phrase: str) -> str:
-    from index.lexicon import Lexicon
-
-    tagged = Lexicon.empty().tagged(phrase)
-    return tagged[0][0] if tagged else ""
+    return next(iter(_words_of(phrase)), "")
 
 
 def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int, str]]) -> str:

@@ -24,17 +24,21 @@ BULLETINS = {
 }
 
 
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> BulletinAssistant:
-    tmp = tmp_path_factory.mktemp("table")
+def _built(tmp: Path, texts: dict[str, str]) -> BulletinAssistant:
+    """An assistant over ``texts`` (file name → text), indexed with the fake embedder."""
     corpus = tmp / "corpus"
     corpus.mkdir()
-    for name, text in BULLETINS.items():
+    for name, text in texts.items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = make_settings(tmp / "data", corpus_dir=corpus)
     index = BulletinIndex(settings)
     Builder(index, show_progress=False).build(corpus)
     return BulletinAssistant(settings, index=index)
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> BulletinAssistant:
+    return _built(tmp_path_factory.mktemp("table"), BULLETINS)
 
 
 def test_the_latest_value_is_the_newest_documents_and_the_older_one_is_named(assistant) -> None:
@@ -143,15 +147,7 @@ REPORTS = {
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> BulletinAssistant:
-    tmp = tmp_path_factory.mktemp("reports")
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for name, text in REPORTS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = make_settings(tmp / "data", corpus_dir=corpus)
-    index = BulletinIndex(settings)
-    Builder(index, show_progress=False).build(corpus)
-    return BulletinAssistant(settings, index=index)
+    return _built(tmp_path_factory.mktemp("reports"), REPORTS)
 
 
 def test_a_difference_of_two_metrics_of_one_place_is_computed_from_one_passage(reports) -> None:
