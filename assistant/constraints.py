@@ -266,7 +266,7 @@ class TimeAsked:
     name: str = "time"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
-        stated = [s for s in stated_times(text) if s.text not in self.question
+        stated = [s for s in stated_times(text, since=asks_since(self.question)) if s.text not in self.question
                   and (s.year is not None or not s.bare_year)]
         if self.granularity == "day":
             stated = [s for s in stated if s.granularity == "day"]
@@ -285,6 +285,17 @@ class TimeAsked:
             and (not names_year or any(ch in p.hit.chunk.text[s:e] for ch in "月日号"))
             for s, e, tag in (p.annotation.entities if p.annotation else ()))
         return None if stated or tagged else "未给出日期"
+
+
+def asks_since(question: str) -> bool:
+    """Does the question ask when something started (「哪一年以来」)?  Then 「2022年以来」 answers it.
+    A 以来 of a period the question states itself (「2023年以来新增多少户」) asks no start.
+
+    >>> asks_since("重点抓哪一年以来签约的项目？"), asks_since("2023年以来新增多少户？"), asks_since("哪一年开工？")
+    (True, False, False)
+    """
+    own = sum(1 for p in find_periods(question) if p.since)
+    return question.count("以来") + question.count("至今") > own
 
 
 def _dated(span: str) -> bool:

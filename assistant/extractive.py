@@ -160,9 +160,20 @@ def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole
     k = same.index(i)
     a = b = k
     length = c.end - c.start
-    while True:  # grow to the left first (the subject), then to the right, within the budget
+    # A clause ending in a colon is a label (「年度体育人物：」): its value follows it, up to the
+    # next label, so the quote takes that first.
+    labels = lambda d: chunk.text[d.start : d.end].rstrip()[-1:] in "：:"  # noqa: E731
+    sides = (-1, 1)
+    if labels(c):
+        sides = (-1,)
+        while b + 1 < len(same) and length + cands[same[b + 1]].end - cands[same[b + 1]].start <= MAX_PART_CHARS:
+            b += 1
+            length += cands[same[b]].end - cands[same[b]].start
+            if labels(cands[same[b]]):
+                break
+    while True:  # then grow to the left first (the subject), then to the right, within the budget
         grown = False
-        for side in (-1, 1):
+        for side in sides:
             j = a - 1 if side < 0 else b + 1
             if 0 <= j < len(same):
                 d = cands[same[j]]

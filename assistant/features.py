@@ -454,14 +454,17 @@ TYPED_SUPPORT_TAGS = {"person": frozenset({"PER", "ORG"}), "place": frozenset({"
                       "org": frozenset({"ORG", "nz", "nw"}), "time": frozenset({"TIME"}), "number": frozenset()}
 
 
-def stated_times(text: str) -> list:
-    """The periods ``text`` states as times: not 「…以来」, and not a year naming an edition of what
-    follows it (「2022年世界互联网大会乌镇峰会」「2022年春运」: a noun right after the bare year).
+def stated_times(text: str, since: bool = False) -> list:
+    """The periods ``text`` states as times: not 「…以来」 (unless ``since``: the question asks when
+    something started), and not a year naming an edition of what follows it
+    (「2022年世界互联网大会乌镇峰会」「2022年春运」: a noun right after the bare year).
 
     >>> [p.text for p in stated_times("2022年世界互联网大会乌镇峰会将于11月9日举行，于2022年发布")]
     ['11月9日', '2022年']
+    >>> [p.text for p in stated_times("重点抓好2022年以来签约项目")], [p.text for p in stated_times("2022年以来", since=True)]
+    ([], ['2022年以来'])
     """
-    return [p for p in find_periods(text) if not p.since and not (p.bare_year and names_edition(text, p.end))]
+    return [p for p in find_periods(text) if (since or not p.since) and not (p.bare_year and names_edition(text, p.end))]
 
 
 def names_edition(text: str, end: int) -> bool:
