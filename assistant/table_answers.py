@@ -141,16 +141,50 @@ def fit(metric: str, words: Sequence[str]) -> float:
     words = [w for w in words if w]
     if not words or not metric:
         return 0.0
-    found = [w for w in words if w in metric]
-    recall = sum(len(w) for w in found) / sum(len(w) for w in words)
     covered: set[int] = set()
-    for w in found:
-        at = metric.find(w)
-        while at >= 0:
-            covered.update(range(at, at + len(w)))
-            at = metric.find(w, at + 1)
+    found = 0
+    for w in words:
+        spans = _occurrences(w, metric)
+        if spans:
+            found += len(w)
+        for a, b in spans:
+            covered.update(range(a, b))
+    recall = found / sum(len(w) for w in words)
     precision = len(covered) / len(metric)
     return 2 * precision * recall / (precision + recall) if recall else 0.0
+
+
+def _occurrences(word: str, metric: str) -> list[tuple[int, int]]:
+    """Where ``word`` is in ``metric``: as written, else as an abbreviation of it.  A Chinese short
+    form keeps characters of the full one in order (外商投资企业 → 外资企业, 高新技术产业开发区 →
+    高新区, 规模以上 → 规上), so a word of two or more characters matches a span holding its
+    characters in order, its first and last among them, a few characters longer than the word at
+    most (one and a half times it, at least two more): a short form drops little of a metric's name.
+
+    >>> _occurrences("外资企业", "新设立外商投资企业"), _occurrences("投资", "投产项目资金"), _occurrences("签约", "签约项目")
+    ([(3, 9)], [], [(0, 2)])
+    >>> _occurrences("重点项目", "安排重点建设预备项目总投资"), _occurrences("规上", "规模以上工业")
+    ([], [(0, 4)])
+    """
+    spans = []
+    at = metric.find(word)
+    while at >= 0:
+        spans.append((at, at + len(word)))
+        at = metric.find(word, at + 1)
+    if spans or len(word) < 2:
+        return spans
+    limit = len(word) + max(2, len(word) // 2)
+    start = metric.find(word[0])
+    while start >= 0:
+        i, j = start + 1, 1
+        while j < len(word) and i < len(metric) and i - start < limit:
+            if metric[i] == word[j]:
+                j += 1
+            i += 1
+        if j == len(word):
+            return [(start, i)]
+        start = metric.find(word[0], start + 1)
+    return []
 
 
 def _matches(row: FigureRow, metric: Sequence[str]) -> bool:

@@ -142,6 +142,8 @@ REPORTS = {
                    "现代农业项目52个、文旅康养项目37个、新材料项目29个。\n",
     "fuzhou.txt": "福州市开发区工作简报\n2024年3月1日\n座谈会上，对接央企项目50项，总投资2802亿元；地方国企项目14项，"
                   "总投资513亿元。\n",
+    "hainan.txt": "海南省开发区工作简报\n2024年7月20日\n今年上半年，海南全省新设立外商投资企业732家，同比增长3.5%。\n",
+    "shanghai.txt": "上海市开发区工作简报\n2024年7月22日\n上半年，上海新设外商投资企业2096家，同比增长38.3%。\n",
 }
 
 
@@ -173,3 +175,10 @@ def test_a_list_by_threshold_names_the_items_of_its_own_clause(reports) -> None:
     assert answer.table_kind == "list", answer.text
     assert all(w in answer.text for w in ("绿色能源", "现代农业", "文旅康养")) and "新材料" not in answer.text
     assert "338个" in answer.text  # the whole signing counts projects too, and it is over 30
+
+
+def test_a_metric_written_short_in_the_question_fits_its_full_name(reports) -> None:
+    """外资企业 is the short form of 外商投资企业 (its characters in order): both sides are found."""
+    answer = reports.ask("海南和上海哪个新设外资企业多？")
+    assert answer.table_kind == "compare", answer.text
+    assert "732家" in answer.text and "2096家" in answer.text and "上海高于海南" in answer.text, answer.text
