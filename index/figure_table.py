@@ -27,7 +27,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/7"
+FIGURE_EXTRACTOR = "figures/8"
 
 _SENTENCE_END = "。！？!?；;\n"
 _PERIOD_SCOPE_END = "。！？!?\n"
@@ -152,6 +152,9 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
     return _strip(raw)
 
 
+MAX_PREDICATE_CHARS = 10
+
+
 def _noun_after(text: str, f: Figure) -> str:
     """「47户未复工复产企业」「20亿元科技创新、」「7项区域评估已完成」: the noun run right after the
     figure names what it counts or funds (jieba's parts of speech: nouns, and verbs inside the run
@@ -169,7 +172,9 @@ def _noun_after(text: str, f: Figure) -> str:
     tokens = Lexicon.empty().tagged(after)
     run: list[str] = []
     flags: list[str] = []
+    stop = len(tokens)
     for i, (word, flag) in enumerate(tokens):
+        stop = i
         head = flag[:1]
         cjk = "\u4e00" <= word[0] <= "\u9fff"
         nxt = tokens[i + 1][1][:1] if i + 1 < len(tokens) else ""
@@ -192,7 +197,14 @@ def _noun_after(text: str, f: Figure) -> str:
             break
         run.append(word)
         flags.append(flag)
+        stop = i + 1
     phrase = "".join(run)
+    rest = tokens[stop:]
+    if (len(run) == 1 and rest and rest[0][1][:1] == "p" and rest[-1][1][:1] == "v"
+            and len("".join(w for w, _ in rest)) <= MAX_PREDICATE_CHARS):
+        # 「4家企业在国赛中获奖」: one bare noun (企业) names no metric; the short predicate after it,
+        # opened by a preposition and closing the clause, says which of them are counted.
+        phrase += "".join(w for w, _ in rest)
     for zone in ZONE_SUFFIXES:  # 「8个工业类开发区规上工业增加值…」: the counted things end with the zone word
         at = phrase.find(zone)
         if at >= 0:
@@ -216,7 +228,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     # The official names a surface may stand for (上海 → 上海市), for 「全市」「全省」 (see _referent).
     official = {m.surface: {g.place(c).name for c in m.codes} for m in mentions}
     places += _zones(text)
-    places.sort()
+    places = _compounds(sorted(places))
     # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it; the
     # period after 比/较 (「比上年同期增长39%」) is the base of a comparison, not the figure's period.
     periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")
@@ -343,6 +355,24 @@ def _shares_word(a: str, b: str) -> bool:
 def _outermost(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Drop mentions inside longer ones (萧山 inside 萧山经济技术开发区)."""
     return [p for p in places if not any(q != p and q[0] <= p[0] and p[1] <= q[1] for q in places)]
+
+
+def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Mentions written one right after another name one place: a zone inside a zone or city
+    (「十堰经开区龙门工业园」), so the row's entity keeps the whole name and a question naming the
+    outer one (十堰经开区) still finds it.
+
+    >>> _compounds([(0, 5, "十堰经开区"), (5, 10, "龙门工业园"), (12, 14, "重庆")])
+    [(0, 10, '十堰经开区龙门工业园'), (12, 14, '重庆')]
+    """
+    out: list[tuple[int, int, str]] = []
+    for p in _outermost(places):
+        if out and out[-1][1] == p[0] and any(p[2].endswith(z) for z in ZONE_SUFFIXES):
+            out[-1] = (out[-1][0], p[1], out[-1][2] + p[2])
+        else:
+            out.append(p)
+    inner = [p for p in places if p not in out and not any(q[0] <= p[0] and p[1] <= q[1] for q in out)]
+    return sorted(out + inner)
 
 
 def _sentence_end(text: str, at: int) -> int:

@@ -140,3 +140,15 @@ def test_a_sentence_naming_no_place_is_about_the_figure_before_it() -> None:
 def test_a_verb_before_one_word_stays_in_the_metric_and_zhongyou_is_no_metric() -> None:
     rows = {r.text: r for r in figure_rows("去年某新区重点项目完成投资1400亿元。此次获奖的60项中有专利银奖2项。")}
     assert rows["1400亿元"].metric == "完成投资" and rows["2项"].metric == "专利银奖"
+
+
+def test_a_bare_noun_after_a_count_takes_its_short_predicate() -> None:
+    """「4家企业在国赛中获奖」: 企业 alone names no metric; the predicate closing the clause says which
+    ones are counted.  A longer run after the figure (「79家企业参加…」) is already a metric."""
+    rows = {r.text: r for r in figure_rows("2022年某高新区组织79家企业参加大赛，其中4家企业在国赛中获奖、11家企业在省赛中获奖。")}
+    assert rows["4家"].metric == "企业在国赛中获奖" and rows["11家"].metric == "企业在省赛中获奖"
+
+
+def test_a_zone_written_right_after_another_place_is_one_entity() -> None:
+    rows = figure_rows("在十堰经开区龙门工业园的停车场，这款微公交包括5个毫米波雷达。")
+    assert rows[0].entity == "十堰经开区龙门工业园" and rows[0].metric == "毫米波雷达"
