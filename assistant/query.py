@@ -180,18 +180,28 @@ def asked(question: str) -> tuple[str, str]:
     ('number', 'place', 'number')
     >>> answer_kind("2015年和几位合伙人成立了什么公司？"), answer_kind("什么时候签约了多少个项目？")
     ('org', 'number')
+
+    A word inside a longer one is no question word of its own (the 什么 of 为什么), and the bare
+    什么 (entity, the least specific kind) right after another question word is part of it
+    (「分别是什么」 asks for a list):
+
+    >>> answer_kind("吕梁为什么要开展“三个一批”活动？"), answer_kind("三大计划分别是什么？"), answer_kind("分别是多少？")
+    ('why', 'list', 'number')
     """
     lowered = fold_width(question).lower()
     lowered = re.sub(r"几月几日|几月几号", "几月", lowered)  # a date, not a count
-    best: tuple[int, int, str] | None = None
+    found: list[tuple[int, int, str]] = []  # (start, end, kind) of the last occurrence of each word
     for word, kind in question_words():
         if word.isascii():
-            found = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", lowered)]
-            pos = found[-1] if found else -1
+            at = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", lowered)]
+            pos = at[-1] if at else -1
         else:
             pos = lowered.rfind(word)
-        if pos >= 0 and (best is None or (-pos, -len(word)) < (-best[0], best[1])):
-            best = (pos, -len(word), kind)
+        if pos >= 0:
+            found.append((pos, pos + len(word), kind))
+    found = [f for f in found if not any(g != f and g[0] <= f[0] and f[1] <= g[1] for g in found)]
+    found = [f for f in found if not (f[2] == "entity" and any(g[1] == f[0] and g[2] != "entity" for g in found))]
+    best = max(((a, a - b, kind) for a, b, kind in found), default=None, key=lambda t: (t[0], -t[1]))
     if best is None:
         tail = lowered.rstrip("？?。!！ ")
         kind = next((kind for noun, kind in head_nouns() if tail.endswith(noun)), "")

@@ -207,3 +207,14 @@ def test_split_compound(question: str, parts: list[str]) -> None:
 )
 def test_only_exact_figures_of_the_question_are_constraints(question: str, numbers: tuple[str, ...]) -> None:
     assert analyse(question).numbers == numbers
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("吕梁为什么要开展“三个一批”活动？", "why"),  # 什么 inside 为什么 is no question word of its own
+    ("“三大计划”分别是什么？", "list"),  # the bare 什么 after 分别是 is part of it
+    ("CVPR2022在哪举办", "place"),
+    ("签约项目和总投资分别是多少？", "number"),
+    ("采取了什么措施？", "how"),
+])
+def test_a_question_word_inside_or_after_another_is_part_of_it(question: str, kind: str) -> None:
+    assert answer_kind(question) == kind
