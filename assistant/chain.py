@@ -28,6 +28,7 @@ from assistant.selector import Selector, default_selector
 from assistant.turn import AnswerChunk, InvalidQuestionError, Reset, Turn, validate_question
 from assistant.types import Answer, Citation
 from index.figures import find_figures
+from index.gazetteer import gazetteer
 from index.lexicon import STOPWORDS
 from index.periods import find_periods
 from index.store import BulletinIndex, Filter
@@ -87,6 +88,16 @@ class BulletinAssistant:
             cache[1][term] = verdict
         return verdict
 
+    def _subject(self, condensed) -> tuple[str, ...]:
+        """The word of a follow-up's carried context the corpus uses least (「晶科能源项目年产」 → 晶科):
+        what 「那它…」 is about, which the answer's article must name.  Places are constrained on their
+        own; words the corpus never uses cannot be required."""
+        places = {m.surface for m in gazetteer().find(condensed.context)}
+        words = [t for t in self.index.lexicon.tokenize(condensed.context)
+                 if len(t) >= 2 and t not in STOPWORDS and t not in condensed.question
+                 and not any(t in p or p in t for p in places) and self.index.df(t) > 0]
+        return (min(words, key=lambda t: (self.index.df(t), t)),) if words else ()
+
     # --- steps -----------------------------------------------------------------------------
     def _analyse(self, question: str, history: list, follow_up: bool = False) -> tuple:
         terms = self.index.lexicon.entities
@@ -95,7 +106,7 @@ class BulletinAssistant:
         if condensed.context:
             context = analyse(condensed.full, terms)
             # Search with the carried context; constrain by the places/terms/periods of both turns.
-            carried = tuple(t for t in context.terms if t not in condensed.question)
+            carried = tuple(t for t in context.terms if t not in condensed.question) or self._subject(condensed)
             analysis = replace(analysis, search_text=f"{condensed.context} {analysis.search_text}", places=context.places,
                                terms=context.terms, periods=context.periods, carried_terms=carried,
                                extra={"context": condensed.context})
