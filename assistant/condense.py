@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.query import answer_kind, follow_up_asks, has_question_word
 from assistant.query import find_places as _find_places
 from index.periods import find_periods
 
@@ -26,7 +27,6 @@ def _periods(text: str) -> list[str]:
     return [p.text for p in find_periods(text) if not re.fullmatch(r"(?:19|20)\d{2}年", p.text)]
 
 FOLLOW_UP_START = re.compile(r"^(那么|那|其中|它们|它|他们|这些|这个|该|此|还有|另外|同时|and |what about |how about )", re.I)
-INTENT_SUFFIXES = (("多少", "是多少？"), ("几", "是多少？"), ("哪些", "有哪些？"), ("哪几", "有哪些？"), ("什么", "是什么？"))
 _FILLER = re.compile(r"[那么呢吗的情况？?。，,！!\s]|what about|how about", re.I)
 
 
@@ -127,8 +127,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
     rest = re.sub(r"多少|几个|几|哪些|哪几|什么|怎么|如何|是|有|了|的|吗|呢|跟|和|与|在|里|哪里|哪个|[？?，,。“”\s]", " ", rest)
     carried += [w for w in rest.split() if len(w) >= 2 and w not in question][:4]
 
-    suffix = ""
-    if not any(w in question for w, _ in INTENT_SUFFIXES):
-        suffix = next((s for w, s in INTENT_SUFFIXES if w in previous), "")
+    # A follow-up saying no question word asks what the question before it asked (its kind).
+    suffix = "" if has_question_word(question) else follow_up_asks().get(answer_kind(previous), "")
     text = question.rstrip("？?").removesuffix("呢") + suffix if suffix else question
     return Condensed(text, " ".join(dict.fromkeys(carried)))

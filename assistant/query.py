@@ -89,8 +89,25 @@ class QueryAnalysis:
 @lru_cache(maxsize=1)
 def question_words() -> tuple[tuple[str, str], ...]:
     """(word, answer kind), longest word first."""
-    rows = [(w.lower(), kind) for sec, (w, kind, _p) in read_tsv("assistant", "data/question_words.tsv", 3) if sec != "head"]
+    rows = [(w.lower(), kind) for sec, (w, kind, _p) in read_tsv("assistant", "data/question_words.tsv", 3)
+            if sec not in ("head", "ask")]
     return tuple(sorted(rows, key=lambda r: -len(r[0])))
+
+
+@lru_cache(maxsize=1)
+def follow_up_asks() -> dict[str, str]:
+    """Answer kind → how a follow-up without a question word asks it again (「是多少？」)."""
+    return {kind: ending for sec, (kind, ending, _p) in read_tsv("assistant", "data/question_words.tsv", 3) if sec == "ask"}
+
+
+def has_question_word(question: str) -> bool:
+    """Does the question say what it asks (多少, 哪些, 什么 …)?
+
+    >>> has_question_word("那开工了多少个？"), has_question_word("已经竣工的呢？")
+    (True, False)
+    """
+    lowered = fold_width(question).lower()
+    return any((re.search(rf"\b{re.escape(w)}\b", lowered) if w.isascii() else w in lowered) for w, _ in question_words())
 
 
 @lru_cache(maxsize=1)

@@ -95,6 +95,9 @@ def test_carried_context_excludes_what_the_follow_up_already_says() -> None:
 def test_a_follow_up_without_a_question_word_inherits_the_previous_ones() -> None:
     assert condense("那投产呢？", ["吕梁“三个一批”开工项目总投资多少？"], TERMS).question == "那投产是多少？"
     assert condense("那电机专业镇呢？", ["太原半导体专业镇重点加快哪些项目？"], frozenset()).question == "那电机专业镇有哪些？"
+    # It asks what the question before asked, of every kind (assistant/data/question_words.tsv [ask]).
+    assert condense("已经竣工的呢？", ["对还没竣工投产的项目，太原采取什么措施？"]).question == "已经竣工的有什么措施？"
+    assert condense("那二期呢？", ["太原经开区一期项目由谁投资建设？"]).question == "那二期是谁？"
 
 
 @pytest.mark.parametrize(
