@@ -17,7 +17,8 @@ import numpy as np
 
 from assistant import constraints
 from assistant.candidates import Candidate, Passage, candidates
-from assistant.features import FEATURES, FeatureContext, answer_support, compute, keywords, metric_words, own_text
+from assistant.features import (FEATURES, FeatureContext, answer_support, compute, keywords, metric_words, own_text,
+                                stated_times)
 from assistant.query import QueryAnalysis
 from assistant.retrieval import Retrieved
 from assistant.selector import Selector
@@ -187,6 +188,22 @@ def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole
     return _strip(chunk.text[start:end][: MAX_PART_CHARS + 40])
 
 
+def fuller_date_first(ev: Evidence, ranked: list[int]) -> list[int]:
+    """When the best clause dates its answer without a year (「将于9月1日起施行」) and another
+    clause of the same passage states that day with its year (「将于2022年9月1日实施」), the
+    fuller statement of the same answer is quoted first."""
+    best = ranked[0]
+    days = [(t.first_month, t.day) for t in stated_times(ev.text(best)) if t.day is not None]
+    if not days or any(t.year is not None for t in stated_times(ev.text(best))):
+        return ranked
+    hit = ev.candidates[best].hit
+    for i in ranked[1:]:
+        if ev.candidates[i].hit == hit and any(t.year is not None and (t.first_month, t.day) in days
+                                               for t in stated_times(ev.text(i))):
+            return [i] + [j for j in ranked if j != i]
+    return ranked
+
+
 class ExtractiveAnswerer:
     name = "extractive"
 
@@ -229,10 +246,12 @@ class ExtractiveAnswerer:
         if not ranked:
             best = int(np.argmax(ev.scores))
             return Draft(refused=True, reason=ev.reasons[best])
-        best = ranked[0]
         confidence = self.selector.confidence(ev.features[ranked], ev.scores[ranked])
         if confidence < self.refuse_below:
             return Draft(refused=True, reason="相关段落与问题不够吻合", confidence=round(confidence, 4))
+        if analysis.answer_kind == "time":
+            ranked = fuller_date_first(ev, ranked)
+        best = ranked[0]
         if analysis.answer_kind == "how":
             parts = self._measures(ev, ranked)
         else:

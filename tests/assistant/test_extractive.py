@@ -204,6 +204,19 @@ def test_a_label_ending_in_a_colon_is_quoted_with_the_value_after_it() -> None:
     assert "隋文静、韩聪" in quoted and "王传福" not in quoted  # up to the next label
 
 
+def test_a_date_stated_twice_is_quoted_where_it_has_its_year() -> None:
+    from assistant.extractive import Evidence, fuller_date_first
+
+    text = "北京市住房租赁条例将于9月1日起施行。条例经三次审议后表决通过，将于2022年9月1日实施。"
+    cands, passages = candidates([Hit(Chunk(id="c", text=text, source="s"), 1.0, 1)], {})
+    ev = Evidence(cands, passages, np.zeros((len(cands), len(FEATURES))), np.zeros(len(cands)), [""] * len(cands), {}, [])
+    first = [i for i, c in enumerate(cands) if "9月1日起" in text[c.start : c.end]][0]
+    ranked = fuller_date_first(ev, [first] + [i for i in range(len(cands)) if i != first])
+    assert "2022年9月1日" in ev.text(ranked[0])
+    # A best clause with its year, or another day elsewhere, keeps the order.
+    assert fuller_date_first(ev, ranked) == ranked
+
+
 def test_below_the_threshold_it_refuses_and_says_why() -> None:
     draft = answer("太空站的运营公司是哪家？", hits_of("今年开工项目10个，总投资12亿元。"), refuse_below=0.5)
     assert draft.refused and draft.reason
