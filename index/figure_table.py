@@ -17,6 +17,7 @@ before the figure in its sentence, else earlier in the passage, else the article
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -27,7 +28,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/8"
+FIGURE_EXTRACTOR = "figures/9"
 
 _SENTENCE_END = "。！？!?；;\n"
 _PERIOD_SCOPE_END = "。！？!?\n"
@@ -66,17 +67,20 @@ class _Words:
     name_units: frozenset[str]
     rank_units: frozenset[str]
     anaphors: tuple[str, ...] = ()
+    after_unit: tuple[str, ...] = ()
+    nation: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=1)
 def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
-                                                            "name_unit", "rank_unit", "anaphor")}
+                                                            "name_unit", "rank_unit", "anaphor", "after_unit", "nation")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
-                  frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]))
+                  frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
+                  longest(by["nation"]))
 
 
 def _tabled(f: Figure, text: str = "") -> bool:
@@ -129,11 +133,12 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
     """The phrase before the figure in its clause, without period, place, zone and link words."""
     raw = text[clause_start : f.start]
     # Periods and places inside the phrase belong to other columns.
+    # Blanked to the same length, so the places' offsets still point into ``raw``.
     for p in sorted(find_periods(raw), key=lambda p: -p.start):
-        raw = raw[: p.start] + " " + raw[p.end :]
+        raw = raw[: p.start] + " " * (p.end - p.start) + raw[p.end :]
     for s, e, _name in sorted(_outermost(places), key=lambda t: -t[0]):
         if clause_start <= s and e <= f.start:
-            raw = raw[: s - clause_start] + " " + raw[e - clause_start :]
+            raw = raw[: s - clause_start] + " " * (e - s) + raw[e - clause_start :]
     raw = raw.split(" ")[-1] if raw.strip() else ""
     for zone in ZONE_SUFFIXES:  # 「工业类开发区规上工业增加值」: what follows the zone is the metric
         at = raw.rfind(zone)
@@ -155,6 +160,10 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
 MAX_PREDICATE_CHARS = 10
 
 
+def nxt_word(tokens: list[tuple[str, str]], i: int) -> str:
+    return tokens[i + 1][0] if i + 1 < len(tokens) else ""
+
+
 def _noun_after(text: str, f: Figure) -> str:
     """「47户未复工复产企业」「20亿元科技创新、」「7项区域评估已完成」: the noun run right after the
     figure names what it counts or funds (jieba's parts of speech: nouns, and verbs inside the run
@@ -164,7 +173,7 @@ def _noun_after(text: str, f: Figure) -> str:
 
     end = _clause_end(text, f.end)
     after = text[f.end : end]
-    for w in _words().approx:
+    for w in _words().approx + _words().after_unit:
         if after.startswith(w):
             after = after[len(w):]
     if not after or not ("\u4e00" <= after[0] <= "\u9fff"):
@@ -182,13 +191,16 @@ def _noun_after(text: str, f: Figure) -> str:
             run.append(word)  # 「未复工复产企业」: a negation opens the run
             flags.append(flag)
             continue
-        if word in _words().inner or word in _words().link or not cjk:
-            break
+        named = run and word.isdigit() and nxt_word(tokens, i) in _words().name_units
+        if word in _words().inner or word in _words().link or (not cjk and not named):
+            break  # a number inside a name goes on (「世界500强企业」); others end the run
         if head == "v" and flag != "vn":
             # A verb belongs to the name when a noun or the clause's end follows it (复工复产企业,
             # 科技创新、); otherwise it is what the thing does (「大基地加快投产」).
             if not run or nxt not in ("n", "v", ""):
                 break
+        elif named or (run and word in _words().name_units):
+            pass
         elif head in ("q", "m") and run:
             pass  # 「工业类开发区」
         elif head in ("d", "a") and run and nxt in ("n", "j"):
@@ -198,6 +210,8 @@ def _noun_after(text: str, f: Figure) -> str:
         run.append(word)
         flags.append(flag)
         stop = i + 1
+    if len(run) > 1 and flags[-1] == "f" and run[-1] == "中":
+        run, flags = run[:-1], flags[:-1]  # 「44家企业中，16家…」: 中 places the next figure among them
     phrase = "".join(run)
     rest = tokens[stop:]
     if (len(run) == 1 and rest and rest[0][1][:1] == "p" and rest[-1][1][:1] == "v"
@@ -228,6 +242,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     # The official names a surface may stand for (上海 → 上海市), for 「全市」「全省」 (see _referent).
     official = {m.surface: {g.place(c).name for c in m.codes} for m in mentions}
     places += _zones(text)
+    places += _nation(text)
     places = _compounds(sorted(places))
     # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it; the
     # period after 比/较 (「比上年同期增长39%」) is the base of a comparison, not the figure's period.
@@ -355,6 +370,31 @@ def _shares_word(a: str, b: str) -> bool:
 def _outermost(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Drop mentions inside longer ones (萧山 inside 萧山经济技术开发区)."""
     return [p for p in places if not any(q != p and q[0] <= p[0] and p[1] <= q[1] for q in places)]
+
+
+def _nation(text: str) -> list[tuple[int, int, str]]:
+    """Mentions of the whole country (``[nation]`` words), but not as the field of a rank
+    (「居全国第5位」「全国前列」): the figure after that is still the place's own.
+
+    >>> _nation("全国676个试点之一"), _nation("吕梁市位居全国第5位，增长10%"), _nation("参加全国大赛，其中4家获奖")
+    ([(0, 2, '全国')], [], [])
+    """
+    words = _words().nation
+    if not words:
+        return []
+    out = []
+    for m in re.finditer("|".join(map(re.escape, words)), text):
+        before = text[max(m.start() - 1, 0) : m.start()]
+        if text[m.end() : m.end() + 1] in ("第", "前") or before in ("居", "列"):
+            continue
+        # 「参加全国创新创业大赛，其中4家…」: 全国 inside a phrase qualifies a name; opening a clause
+        # or right before its figure (「作为全国676个…」「全国已有…」) it is the country.
+        after = text[m.end() : m.end() + 1]
+        if (m.group() == "全国" and before and before not in _CLAUSE_END + _SENTENCE_END + "\n"
+                and not (after.isdigit() or after in "共已有累")):
+            continue
+        out.append((m.start(), m.end(), m.group()))
+    return out
 
 
 def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

@@ -152,3 +152,17 @@ def test_a_bare_noun_after_a_count_takes_its_short_predicate() -> None:
 def test_a_zone_written_right_after_another_place_is_one_entity() -> None:
     rows = figure_rows("在十堰经开区龙门工业园的停车场，这款微公交包括5个毫米波雷达。")
     assert rows[0].entity == "十堰经开区龙门工业园" and rows[0].metric == "毫米波雷达"
+
+
+def test_a_currency_word_a_name_with_a_number_and_a_trailing_zhong_are_no_part_of_the_metric() -> None:
+    rows = {r.text: r for r in figure_rows("去年朝阳区营业收入超1100亿元人民币。新区引进7家世界500强企业。入选的44家企业中，16家属于重点产业。")}
+    assert rows["1100亿元"].metric == "营业收入"
+    assert rows["7家"].metric.startswith("世界500强企业")
+    assert rows["44家"].metric == "企业"
+
+
+def test_the_country_is_an_entity_when_a_clause_opens_with_it_not_when_it_qualifies_a_name() -> None:
+    rows = {r.text: r for r in figure_rows("截至6月末，我国高技术制造业中长期贷款余额2.5万亿元。某高新区作为全国676个试点之一。")}
+    assert rows["2.5万亿元"].entity == "我国" and rows["676个"].entity == "全国"
+    rows = {r.text: r for r in figure_rows("沈阳高新区组织79家企业参加全国创新创业大赛，其中4家企业在国赛中获奖。")}
+    assert rows["4家"].entity == "沈阳高新区"
