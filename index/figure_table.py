@@ -69,18 +69,20 @@ class _Words:
     anaphors: tuple[str, ...] = ()
     after_unit: tuple[str, ...] = ()
     nation: tuple[str, ...] = ()
+    discourse: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
 def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
-                                                            "name_unit", "rank_unit", "anaphor", "after_unit", "nation")}
+                                                            "name_unit", "rank_unit", "anaphor", "after_unit", "nation",
+                                                            "discourse")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
                   frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
-                  longest(by["nation"]))
+                  longest(by["nation"]), frozenset(by["discourse"]))
 
 
 def _tabled(f: Figure, text: str = "") -> bool:
@@ -158,6 +160,7 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
 
 
 MAX_PREDICATE_CHARS = 10
+MAX_QUOTED_CHARS = 8
 
 
 def nxt_word(tokens: list[tuple[str, str]], i: int) -> str:
@@ -171,16 +174,22 @@ def _noun_after(text: str, f: Figure) -> str:
     particle, pronoun or number).  Empty when a delimiter follows the figure."""
     from index.lexicon import Lexicon
 
-    end = _clause_end(text, f.end)
-    after = text[f.end : end]
+    at = f.end
     for w in _words().approx + _words().after_unit:
-        if after.startswith(w):
-            after = after[len(w):]
-    if not after or not ("\u4e00" <= after[0] <= "\u9fff"):
+        if text.startswith(w, at):
+            at += len(w)
+    lead = ""
+    if text[at : at + 1] == "“":
+        # 「新培育3家“百亿”人力资源服务机构」: a quoted name opens the run.
+        close = text.find("”", at + 1, at + MAX_QUOTED_CHARS + 2)
+        if close > at + 1:
+            lead, at = text[at + 1 : close], close + 1
+    after = text[at : _clause_end(text, at)]
+    if not lead and (not after or not ("\u4e00" <= after[0] <= "\u9fff")):
         return ""
-    tokens = Lexicon.empty().tagged(after)
-    run: list[str] = []
-    flags: list[str] = []
+    tokens = Lexicon.empty().tagged(after) if after else []
+    run: list[str] = [lead] if lead else []
+    flags: list[str] = ["nz"] if lead else []
     stop = len(tokens)
     for i, (word, flag) in enumerate(tokens):
         stop = i
@@ -192,12 +201,13 @@ def _noun_after(text: str, f: Figure) -> str:
             flags.append(flag)
             continue
         named = run and word.isdigit() and nxt_word(tokens, i) in _words().name_units
-        if word in _words().inner or word in _words().link or (not cjk and not named):
+        if word in _words().inner or word in _words().link or word in _words().discourse or (not cjk and not named):
             break  # a number inside a name goes on (「世界500强企业」); others end the run
         if head == "v" and flag != "vn":
             # A verb belongs to the name when a noun or the clause's end follows it (复工复产企业,
             # 科技创新、); otherwise it is what the thing does (「大基地加快投产」).
-            if not run or nxt not in ("n", "v", ""):
+            # A verb opens the run before a noun (「11项保障措施」「10个开工项目」).
+            if nxt not in ("n", "v", "") or (not run and nxt != "n"):
                 break
         elif named or (run and word in _words().name_units):
             pass

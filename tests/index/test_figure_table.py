@@ -166,3 +166,10 @@ def test_the_country_is_an_entity_when_a_clause_opens_with_it_not_when_it_qualif
     assert rows["2.5万亿元"].entity == "我国" and rows["676个"].entity == "全国"
     rows = {r.text: r for r in figure_rows("沈阳高新区组织79家企业参加全国创新创业大赛，其中4家企业在国赛中获奖。")}
     assert rows["4家"].entity == "沈阳高新区"
+
+
+def test_a_verb_noun_compound_a_quoted_name_and_a_discourse_word_after_a_figure() -> None:
+    rows = {r.text: r for r in figure_rows("出台11项保障措施。新培育3家“百亿”人力资源服务机构。去年服务机构达1500家据介绍，另有2家。")}
+    assert rows["11项"].metric == "保障措施"
+    assert rows["3家"].metric == "百亿人力资源服务机构"
+    assert rows["1500家"].metric == "服务机构"  # 据介绍 opens the next sentence (jieba tags it a noun)
