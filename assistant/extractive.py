@@ -17,8 +17,16 @@ import numpy as np
 
 from assistant import constraints
 from assistant.candidates import Candidate, Passage, candidates
-from assistant.features import (FEATURES, FeatureContext, answer_support, compute, keywords, metric_words, own_text,
-                                stated_times)
+from assistant.features import (
+    FEATURES,
+    FeatureContext,
+    answer_support,
+    compute,
+    keywords,
+    metric_words,
+    own_text,
+    stated_times,
+)
 from assistant.query import QueryAnalysis
 from assistant.retrieval import Retrieved
 from assistant.selector import Selector
@@ -188,20 +196,35 @@ def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole
     return _strip(chunk.text[start:end][: MAX_PART_CHARS + 40])
 
 
-def fuller_date_first(ev: Evidence, ranked: list[int]) -> list[int]:
-    """When the best clause dates its answer without a year (「将于9月1日起施行」) and another
-    clause of the same passage states that day with its year (「将于2022年9月1日实施」), the
-    fuller statement of the same answer is quoted first."""
+def fuller_date_first(ev: Evidence, ranked: list[int], depth: int = 12) -> list[int]:
+    """When the best clause dates its answer partly (「将于9月1日起施行」「于2022年11月发布」) and
+    another of the best ``depth`` clauses states the same date more fully (「将于2022年9月1日实施」
+    「在2022年11月30日发布」), that fuller statement of the same answer is quoted first."""
     best = ranked[0]
-    days = [(t.first_month, t.day) for t in stated_times(ev.text(best)) if t.day is not None]
-    if not days or any(t.year is not None for t in stated_times(ev.text(best))):
+    dates = [d for d in (_date_of(t) for t in stated_times(ev.text(best))) if d]
+    if not dates or any(None not in d for d in dates):
         return ranked
-    hit = ev.candidates[best].hit
-    for i in ranked[1:]:
-        if ev.candidates[i].hit == hit and any(t.year is not None and (t.first_month, t.day) in days
-                                               for t in stated_times(ev.text(i))):
+    for i in ranked[1:depth]:
+        if any(_extends(d2, d) for d2 in (_date_of(t) for t in stated_times(ev.text(i))) if d2 for d in dates):
             return [i] + [j for j in ranked if j != i]
     return ranked
+
+
+def _date_of(period) -> tuple | None:
+    """(year, month, day) of a period naming one month or day, None where unstated; None for spans."""
+    if period.first_month != period.last_month or period.since:
+        return None
+    return (period.year, period.first_month, period.day)
+
+
+def _extends(full: tuple, part: tuple) -> bool:
+    """Does ``full`` state every field ``part`` states, the same, and more?
+
+    >>> _extends((2022, 9, 1), (None, 9, 1)), _extends((2022, 11, 30), (2022, 11, None)), _extends((2022, 9, 2), (None, 9, 1))
+    (True, True, False)
+    """
+    return all(p is None or p == f for p, f in zip(part, full)) and sum(f is not None for f in full) > sum(
+        p is not None for p in part)
 
 
 class ExtractiveAnswerer:

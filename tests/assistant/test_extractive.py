@@ -210,11 +210,17 @@ def test_a_date_stated_twice_is_quoted_where_it_has_its_year() -> None:
     text = "北京市住房租赁条例将于9月1日起施行。条例经三次审议后表决通过，将于2022年9月1日实施。"
     cands, passages = candidates([Hit(Chunk(id="c", text=text, source="s"), 1.0, 1)], {})
     ev = Evidence(cands, passages, np.zeros((len(cands), len(FEATURES))), np.zeros(len(cands)), [""] * len(cands), {}, [])
-    first = [i for i, c in enumerate(cands) if "9月1日起" in text[c.start : c.end]][0]
+    first = next(i for i, c in enumerate(cands) if "9月1日起" in text[c.start : c.end])
     ranked = fuller_date_first(ev, [first] + [i for i in range(len(cands)) if i != first])
     assert "2022年9月1日" in ev.text(ranked[0])
     # A best clause with its year, or another day elsewhere, keeps the order.
     assert fuller_date_first(ev, ranked) == ranked
+    # A month gives way to a day of that month, in another passage too; another month does not.
+    hits = [Hit(Chunk(id="a", text="ChatGPT于2022年11月发布后，估值已涨。", source="s"), 1.0, 1),
+            Hit(Chunk(id="b", text="ChatGPT由OpenAI在2022年12月5日升级。ChatGPT由OpenAI公司在2022年11月30日发布。", source="t"), 0.9, 2)]
+    cands, passages = candidates(hits, {})
+    ev = Evidence(cands, passages, np.zeros((len(cands), len(FEATURES))), np.zeros(len(cands)), [""] * len(cands), {}, [])
+    assert "2022年11月30日" in ev.text(fuller_date_first(ev, list(range(len(cands))))[0])
 
 
 def test_below_the_threshold_it_refuses_and_says_why() -> None:
