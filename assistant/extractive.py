@@ -171,7 +171,9 @@ def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole
     length = c.end - c.start
     # A clause ending in a colon is a label (「年度体育人物：」): its value follows it, up to the
     # next label, so the quote takes that first.
-    labels = lambda d: chunk.text[d.start : d.end].rstrip()[-1:] in "：:"  # noqa: E731
+    def labels(d: Candidate) -> bool:
+        return chunk.text[d.start : d.end].rstrip()[-1:] in "：:"
+
     sides = (-1, 1)
     if labels(c):
         sides = (-1,)

@@ -106,8 +106,22 @@ def has_question_word(question: str) -> bool:
     >>> has_question_word("那开工了多少个？"), has_question_word("已经竣工的呢？")
     (True, False)
     """
-    lowered = fold_width(question).lower()
-    return any((re.search(rf"\b{re.escape(w)}\b", lowered) if w.isascii() else w in lowered) for w, _ in question_words())
+    return bool(_question_words_in(fold_width(question).lower()))
+
+
+def _question_words_in(lowered: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of the last occurrence of each question word in ``lowered``; an English
+    word only as a whole word."""
+    found = []
+    for word, kind in question_words():
+        if word.isascii():
+            at = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", lowered)]
+            pos = at[-1] if at else -1
+        else:
+            pos = lowered.rfind(word)
+        if pos >= 0:
+            found.append((pos, pos + len(word), kind))
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -207,18 +221,11 @@ def asked(question: str) -> tuple[str, str]:
     """
     lowered = fold_width(question).lower()
     lowered = re.sub(r"几月几日|几月几号", "几月", lowered)  # a date, not a count
-    found: list[tuple[int, int, str]] = []  # (start, end, kind) of the last occurrence of each word
-    for word, kind in question_words():
-        if word.isascii():
-            at = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", lowered)]
-            pos = at[-1] if at else -1
-        else:
-            pos = lowered.rfind(word)
-        if pos >= 0:
-            found.append((pos, pos + len(word), kind))
+    found = _question_words_in(lowered)
     found = [f for f in found if not any(g != f and g[0] <= f[0] and f[1] <= g[1] for g in found)]
     found = [f for f in found if not (f[2] == "entity" and any(g[1] == f[0] and g[2] != "entity" for g in found))]
-    best = max(((a, a - b, kind) for a, b, kind in found), default=None, key=lambda t: (t[0], -t[1]))
+    # The last word decides, the longest of those starting there.
+    best = max(found, default=None, key=lambda f: (f[0], f[1] - f[0]))
     if best is None:
         tail = lowered.rstrip("？?。!！ ")
         kind = next((kind for noun, kind in head_nouns() if tail.endswith(noun)), "")

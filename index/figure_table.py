@@ -163,7 +163,7 @@ MAX_PREDICATE_CHARS = 10
 MAX_QUOTED_CHARS = 8
 
 
-def nxt_word(tokens: list[tuple[str, str]], i: int) -> str:
+def _next_word(tokens: list[tuple[str, str]], i: int) -> str:
     return tokens[i + 1][0] if i + 1 < len(tokens) else ""
 
 
@@ -200,7 +200,7 @@ def _noun_after(text: str, f: Figure) -> str:
             run.append(word)  # 「未复工复产企业」: a negation opens the run
             flags.append(flag)
             continue
-        named = run and word.isdigit() and nxt_word(tokens, i) in _words().name_units
+        named = run and word.isdigit() and _next_word(tokens, i) in _words().name_units
         if word in _words().inner or word in _words().link or word in _words().discourse or (not cjk and not named):
             break  # a number inside a name goes on (「世界500强企业」); others end the run
         if head == "v" and flag != "vn":
@@ -253,7 +253,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     official = {m.surface: {g.place(c).name for c in m.codes} for m in mentions}
     places += _zones(text)
     places += _nation(text)
-    places = _compounds(sorted(places))
+    places = _compounds(places)
     # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it; the
     # period after 比/较 (「比上年同期增长39%」) is the base of a comparison, not the figure's period.
     periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")
@@ -408,21 +408,20 @@ def _nation(text: str) -> list[tuple[int, int, str]]:
 
 
 def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Mentions written one right after another name one place: a zone inside a zone or city
-    (「十堰经开区龙门工业园」), so the row's entity keeps the whole name and a question naming the
-    outer one (十堰经开区) still finds it.
+    """The outermost mentions, in order, those written one right after another joined: a zone
+    inside a zone or city (「十堰经开区龙门工业园」) is one place, so the row's entity keeps the whole
+    name and a question naming the outer one (十堰经开区) still finds it.
 
     >>> _compounds([(0, 5, "十堰经开区"), (5, 10, "龙门工业园"), (12, 14, "重庆")])
     [(0, 10, '十堰经开区龙门工业园'), (12, 14, '重庆')]
     """
     out: list[tuple[int, int, str]] = []
-    for p in _outermost(places):
+    for p in _outermost(sorted(places)):
         if out and out[-1][1] == p[0] and any(p[2].endswith(z) for z in ZONE_SUFFIXES):
             out[-1] = (out[-1][0], p[1], out[-1][2] + p[2])
         else:
             out.append(p)
-    inner = [p for p in places if p not in out and not any(q[0] <= p[0] and p[1] <= q[1] for q in out)]
-    return sorted(out + inner)
+    return out
 
 
 def _sentence_end(text: str, at: int) -> int:
