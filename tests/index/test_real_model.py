@@ -13,6 +13,7 @@ import pytest
 
 from index.builder import Builder
 from index.cli import _parser, _search, main
+from index.onnx_encoder import FORMAT_VERSION
 from index.store import BulletinIndex
 from settings import DEFAULT_EMBED_MODEL
 from tests.conftest import make_settings
@@ -49,7 +50,7 @@ def test_real_model_build(e5_index) -> None:
     assert report.embedded == report.chunks_total > 30
     index.check()
     meta = index.catalog.meta()
-    assert meta["embed_model"] == f"{DEFAULT_EMBED_MODEL}#onnx-int8" and meta["embed_dim"] == "384"
+    assert meta["embed_model"] == f"{DEFAULT_EMBED_MODEL}#onnx-int8/{FORMAT_VERSION}" and meta["embed_dim"] == "384"
     assert_consistent(index, check_vectors=False)
 
 
