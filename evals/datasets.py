@@ -17,7 +17,16 @@ Built-in datasets:
   (``evals/datasets/table_holdout2_qa.jsonl``);
 * ``multi-issue`` — trends, 最新一期 and 上一期 over the dated corpus of ``python -m evals
   multi-issue`` (``evals/datasets/multi_issue_qa.jsonl``), assembled on first use outside the
-  repository.
+  repository;
+* ``zone-holdout`` — 60 questions (50 answerable, 10 traps) written blind on 25 CRUD-RAG reports
+  of other places than zone-dev's (``evals/datasets/zone_holdout_qa.jsonl``); measured once
+  (2026-12-06), then its failures were read, so it is a dev set now; the reports are read from
+  ``../shared`` by id (``zone_holdout_sources.json``);
+* ``zone-holdout2`` — 60 more, written blind on 25 further reports (other places again, some written
+  like work reports, 8 undated), after that reading: the clean measure of reports never seen;
+* ``mrc-held`` — the questions of the MRC articles the answer selector holds aside (CMRC 2018
+  trial, DRCD), answered end to end over all held-aside paragraphs; assembled from
+  ``../shared/train-data/mrc`` (see ``evals.assembled``).
 """
 
 from __future__ import annotations
@@ -47,10 +56,15 @@ class Dataset:
         return self.corpus.is_file() and self.corpus.name.endswith((".jsonl", ".jsonl.gz"))
 
 
-# Trends, the latest value and 上一期 over the dated multi-document corpus that ``python -m evals
-# multi-issue`` assembles from ../shared (seed, zone-dev reports, dated news about their places);
-# it is assembled on first use into a folder outside the repository.
-MULTI_ISSUE_CORPUS = Path(tempfile.gettempdir()) / "bulletin-multi-issue-corpus"
+# Corpora assembled on first use from ../shared into folders outside the repository (evals.assembled).
+ASSEMBLED_DIR = Path(tempfile.gettempdir())
+MULTI_ISSUE_CORPUS = ASSEMBLED_DIR / "bulletin-multi-issue-corpus"
+ZONE_HOLDOUT_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout-corpus"
+ZONE_HOLDOUT2_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout2-corpus"
+MRC_HELD = ASSEMBLED_DIR / "bulletin-mrc-held"
+# dataset -> the folder assembled for it
+ASSEMBLED = {"multi-issue": MULTI_ISSUE_CORPUS, "zone-holdout": ZONE_HOLDOUT_CORPUS,
+             "zone-holdout2": ZONE_HOLDOUT2_CORPUS, "mrc-held": MRC_HELD}
 
 BUILTIN = {
     "bulletins": (REPO / "evals/datasets/bulletins_qa.jsonl", REPO / "corpus"),
@@ -67,11 +81,19 @@ BUILTIN = {
     # Written after a fix was found by reading a table-holdout miss, on reports no table set used.
     "table-holdout2": (REPO / "evals/datasets/table_holdout2_qa.jsonl", SHARED / "zone-dev/corpus"),
     "multi-issue": (REPO / "evals/datasets/multi_issue_qa.jsonl", MULTI_ISSUE_CORPUS),
+    # Written blind on reports of other places, measured, never tuned on.
+    "zone-holdout": (REPO / "evals/datasets/zone_holdout_qa.jsonl", ZONE_HOLDOUT_CORPUS),
+    "zone-holdout2": (REPO / "evals/datasets/zone_holdout2_qa.jsonl", ZONE_HOLDOUT2_CORPUS),
+    # The selector's held-aside MRC articles, end to end.
+    "mrc-held": (MRC_HELD / "questions.jsonl", MRC_HELD / "corpus"),
 }
-SHARED_DATASETS = ("rgb-zh", "zone-dev", "table-dev", "table-holdout", "table-holdout2", "multi-issue")
+SHARED_DATASETS = ("rgb-zh", "zone-dev", "table-dev", "table-holdout", "table-holdout2", "multi-issue", "zone-holdout",
+                   "zone-holdout2", "mrc-held")
 SHARED_FROM = {"table-dev": "../shared/eval-data/zone-dev", "table-holdout": "../shared/eval-data/zone-dev",
                "table-holdout2": "../shared/eval-data/zone-dev",
-               "multi-issue": "../shared/eval-data/zone-dev and ../shared/eval-data/crud-news"}
+               "multi-issue": "../shared/eval-data/zone-dev and ../shared/eval-data/crud-news",
+               "zone-holdout": "../shared/eval-data/crud-news", "zone-holdout2": "../shared/eval-data/crud-news",
+               "mrc-held": "../shared/train-data/mrc"}
 DISPLAY = {"rgb-zh": "RGB-zh"}
 
 
@@ -84,8 +106,8 @@ def resolve(name_or_path: str, corpus: str | Path | None = None) -> Dataset:
         questions, default_corpus = Path(name_or_path), REPO / "corpus"
         name = questions.stem
     corpus_path = Path(corpus) if corpus else default_corpus
-    if name == "multi-issue" and not corpus and not (corpus_path / ASSEMBLED).is_file():
-        _assemble(corpus_path)
+    if name in ASSEMBLED and not corpus:
+        _assemble(name)
     for what, path in (("question file", questions), ("corpus", corpus_path)):
         if not path.exists():
             hint = (
@@ -98,18 +120,14 @@ def resolve(name_or_path: str, corpus: str | Path | None = None) -> Dataset:
     return Dataset(name, questions, corpus_path)
 
 
-ASSEMBLED = ".assembled"  # written last: a folder without it is an interrupted assembly
-
-
-def _assemble(out: Path) -> None:
-    """Assemble the multi-issue corpus into ``out`` (deterministic; needs ../shared)."""
-    from evals.multi_issue import assemble
+def _assemble(name: str) -> None:
+    """Assemble a dataset's files from ../shared unless they are complete (deterministic)."""
+    from evals.assembled import AssemblyError, ensure
 
     try:
-        assemble(out)
-    except FileNotFoundError as exc:
-        raise DatasetError(f"the multi-issue corpus could not be assembled: {exc}") from exc
-    (out / ASSEMBLED).write_text("python -m evals multi-issue\n", encoding="utf-8")
+        ensure(name, ASSEMBLED[name])
+    except AssemblyError as exc:
+        raise DatasetError(f"the {name} set could not be assembled: {exc}") from exc
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
