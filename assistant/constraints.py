@@ -124,7 +124,7 @@ class YearAsked:
 
     def passage(self, p: Passage) -> str | None:
         c = p.hit.chunk
-        doc_year = int(c.date[:4]) if c.date else None
+        doc_year = _doc_year(p)
         year = self.period.year_in(doc_year)
         if year is None or year == doc_year:
             return None
@@ -147,7 +147,7 @@ class PeriodInArticle:
 
     def passage(self, p: Passage) -> str | None:
         c = p.hit.chunk
-        year = int(c.date[:4]) if c.date else None
+        year = _doc_year(p)
         stated = [s for s in find_periods(self.article_text(c.id) or c.text) if not s.bare_year and not s.since]
         if not stated or any(self.period.same_as(s, year, year) for s in stated):
             return None
@@ -157,7 +157,13 @@ class PeriodInArticle:
 
 
 def _doc_year(p: Passage) -> int | None:
-    return int(p.hit.chunk.date[:4]) if p.hit.chunk.date else None
+    """The year the passage's document is of, when the document says it (manifest, header, text).
+
+    A date taken from the file's modification time says when the file was copied, not when the
+    report was written: a report of 2023 copied in 2026 is not about 2026, so it neither places
+    今年 nor contradicts an asked year."""
+    c = p.hit.chunk
+    return int(c.date[:4]) if c.date and c.date_source != "mtime" else None
 
 
 @dataclass(frozen=True)
@@ -202,9 +208,46 @@ class MetricAsked:
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
         chunk = p.hit.chunk
-        scope = fold_width(f"{chunk.item}\n{sentence}").lower()
-        missing = [w for w in self.words if w not in scope]
+        scope = f"{chunk.item}\n{sentence}"
+        if refers_back(chunk.text[c.sent_start : c.end]):
+            scope += previous_sentence(chunk.text, c.sent_start)  # 「该项目总投资11.2亿元」: the project is named there
+        missing = [w for w in self.words if w not in fold_width(scope).lower()]
         return f"未给出“{''.join(self.words)}”的数字" if missing else None
+
+
+@lru_cache(maxsize=1)
+def _demonstratives() -> tuple[str, ...]:
+    from index.datafiles import read_tsv
+
+    return tuple(w for section, (w, _p) in read_tsv("index", "data/metric_words.tsv", 2) if section == "demonstrative")
+
+
+def refers_back(text: str) -> bool:
+    """Does ``text`` point back with a demonstrative before a noun (「该项目」「此次」), so that
+    what it is about was named before it?
+
+    >>> refers_back("据了解，该项目总投资11.2亿元"), refers_back("项目总投资11.2亿元"), refers_back("应该说")
+    (True, False, False)
+    """
+    words = _demonstratives()
+    if not any(w[0] in text for w in words):
+        return False  # most sentences: no tagging needed
+    return any(word in words or (word[:1] in words and flag[:1] == "r") for word, flag in Lexicon.empty().tagged(text))
+
+
+def previous_sentence(text: str, start: int) -> str:
+    """The sentence of ``text`` that ends right before offset ``start``.
+
+    >>> previous_sentence("甲。乙丙项目开工。该项目投资5亿元。", 9)
+    '乙丙项目开工。'
+    """
+    end = start
+    while end > 0 and text[end - 1] in " \n":
+        end -= 1
+    begin = end - 1
+    while begin > 0 and text[begin - 1] not in "。！？!?\n":
+        begin -= 1
+    return text[max(begin, 0) : end]
 
 
 def asks(clause: str) -> bool:
@@ -246,14 +289,41 @@ class Asking:
 
 @dataclass(frozen=True)
 class PerUnit:
-    """「每亩…多少」: the figure must be stated per 亩."""
+    """「每亩…多少」: the figure must be stated per 亩 (``states_rate``)."""
 
     per: str
+    tagged: Callable[[str], list[tuple[str, str]]] = Lexicon.empty().tagged
     name: str = "per"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
         forms = (f"每{self.per}", f"/{self.per}", f"{self.per}均", f"{self.per}度")  # 年度 is per year
-        return None if any(f in sentence for f in forms) else f"未给出每{self.per}的数字"
+        if any(f in sentence for f in forms) or states_rate(self.per, self.tagged(sentence)):
+            return None
+        return f"未给出每{self.per}的数字"
+
+
+_NUMERAL_END = re.compile(r"[0-9〇零一二两三四五六七八九十百千万多几余数]$")
+
+
+def states_rate(per: str, tagged: list[tuple[str, str]]) -> bool:
+    """Does a sentence state a figure per ``per`` by opening a verb or noun with it, as 每 does?
+    「可年处理蓝莓果5000吨」「年产能16.5万吨」「亩产500公斤」「日处理污水1万吨」 do; 「2023年完成投资」
+    (the unit after a number) and 「于年底建成」 (a time word) do not.
+
+    >>> t = Lexicon.empty().tagged
+    >>> [states_rate(u, t(s)) for u, s in (("年", "项目建成后，可年处理蓝莓果5000吨"), ("年", "年产能扩大到16.5万吨"),
+    ...  ("亩", "亩产达到500公斤"), ("年", "2023年完成投资3亿元"), ("年", "于年底建成"), ("年", "今年处理5000吨"))]
+    [True, True, True, False, False, False]
+    """
+    for i, (word, flag) in enumerate(tagged):
+        if word == per:
+            before = tagged[i - 1][0] if i else ""
+            after = tagged[i + 1][1] if i + 1 < len(tagged) else ""
+            if not _NUMERAL_END.search(before) and after[:1] in ("v", "n"):
+                return True
+        elif word.startswith(per) and len(word) > len(per) and flag in ("v", "vn", "j"):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -367,7 +437,7 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
             candidate.append(MetricAsked(modifiers))
     if analysis.answer_kind == "time":
         candidate.append(TimeAsked(analysis.question, analysis.time_granularity))
-    candidate += [PerUnit(u) for u in analysis.per]
+    candidate += [PerUnit(u, (lexicon or Lexicon.empty()).tagged) for u in analysis.per]
     asked_ordinals = tuple(ordinals(analysis.question))
     if asked_ordinals and ORDINAL_CONSTRAINT:
         candidate.append(OrdinalAsked(asked_ordinals))

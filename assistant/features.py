@@ -236,6 +236,8 @@ def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
         if analysis.units:
             if f.unit in analysis.units or (f.unit and f.base in bases):
                 return True
+            if GENERAL_MEASURE_WORD in analysis.units and f.kind == "count":
+                return True  # 「多少个新工作岗位」 is answered by 「新增就业岗位约2000人」
             if not f.unit and f.multiplier and not bases & {"%", "个百分点"}:
                 return True  # 「网民规模达10.51亿」 answers 「多少人」: a measure word is often left out after 亿/万
         elif analysis.unit_kinds:
@@ -245,6 +247,11 @@ def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
         elif f.kind not in ("time",):
             return True
     return False
+
+
+# 个 is Chinese's general measure word: speech counts almost anything with it (「多少个岗位」),
+# where a report writes the noun's own measure word (2000人, 35家).
+GENERAL_MEASURE_WORD = "个"
 
 
 class _Typer:

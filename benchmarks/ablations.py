@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evals.calibrate import simulate  # noqa: E402
+from evals.cli import CALIBRATION_SETS  # noqa: E402
 from evals.datasets import SHARED_DATASETS, DatasetError, load_questions, resolve  # noqa: E402
 from evals.runner import PRIMARY, evaluate  # noqa: E402
 from settings import load_settings  # noqa: E402
@@ -58,7 +59,22 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "passage-support": ("answer support counts other passages, not other documents (a bulletin confirming itself)",
                         lambda: patched("assistant.features.SUPPORT_BY_DOCUMENT", False), {}),
     "no-rerank": ("heuristic rerank (place/period/term/unit evidence) off", None, {"rerank": "none"}),
+    "mtime-year": ("a date from the file's mtime counts as the report's year for the year and period constraints",
+                   lambda: patched("assistant.constraints._doc_year", _any_doc_year), {}),
+    "no-day-in-span": ("a day inside the asked month or span (8月7日 for 2023年8月) contradicts it",
+                       lambda: patched("index.periods.DAY_WITHIN_SPAN", False), {}),
+    "no-rate-verb": ("「年处理」「亩产」 do not state a figure per 年 / 亩 (only 每年, /年, 年均, 年度 do)",
+                     lambda: patched("assistant.constraints.states_rate", lambda per, tagged: False), {}),
+    "no-antecedent": ("MetricAsked looks in the figure's own sentence only, not in the one 「该项目」 points back to",
+                      lambda: patched("assistant.constraints.refers_back", lambda text: False), {}),
+    "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
+                           lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
 }
+
+
+def _any_doc_year(p) -> int | None:
+    """The year of any date a passage carries, the file's mtime included (before 2026-12-06)."""
+    return int(p.hit.chunk.date[:4]) if p.hit.chunk.date else None
 
 
 def score(questions, run) -> tuple[float, float]:
@@ -71,12 +87,12 @@ def score(questions, run) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", action="append", help="dev sets (default: bulletins, holdout, zone-dev, rgb-zh)")
+    p.add_argument("--dataset", action="append", help=f"dev sets (default: {', '.join(CALIBRATION_SETS)})")
     p.add_argument("--only", action="append", choices=list(ABLATIONS), help="run only these ablations (repeatable)")
     p.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "ablations.md")
     args = p.parse_args(argv)
     settings = load_settings()
-    names = args.dataset or ["bulletins", "holdout", "zone-dev", "rgb-zh"]
+    names = args.dataset or list(CALIBRATION_SETS)
     datasets = []
     for name in names:
         try:

@@ -149,6 +149,43 @@ def test_a_year_that_is_neither_the_documents_nor_stated_is_ruled_out() -> None:
     assert reasons("2023年港口货运周转能力是多少万吨？", hits) == [""]
 
 
+def test_a_date_taken_from_the_files_mtime_is_no_evidence_of_the_reports_year() -> None:
+    """A report of 2023 copied into the corpus in 2026 is dated 2026 by its file; an asked year or
+    month is not contradicted by that (it is when the file was copied, not what it reports)."""
+    hits = [Hit(Chunk(id="c0", text="上半年，乐陵市规上工业增加值增速16.3%。", source="a.txt", article_index=0,
+                      date="2026-12-06", date_source="mtime"), 1.0, 1)]
+    assert reasons("乐陵市2023年上半年规上工业增加值增速是多少？", hits)[-1] == ""
+    dated = [Hit(Chunk(id="c0", text="上半年，乐陵市规上工业增加值增速16.3%。", source="a.txt", article_index=0,
+                       date="2026-12-06", date_source="header"), 1.0, 1)]
+    assert reasons("乐陵市2023年上半年规上工业增加值增速是多少？", dated) == ["未涉及2023年"]
+
+
+def test_a_day_inside_the_asked_month_does_not_contradict_it() -> None:
+    hits = hits_of("8月7日，梁溪区举办都市工业项目签约仪式，现场签约29个项目。", date="2023-08-08")
+    assert reasons("2023年8月梁溪区签约仪式现场签了多少个项目？", hits)[-1] == ""
+    assert reasons("2023年9月梁溪区签约仪式现场签了多少个项目？", hits)[-1] == "所述为8月7日而非2023年9月"
+
+
+def test_a_rate_is_stated_by_the_unit_opening_a_verb_as_by_mei() -> None:
+    """「每年能处理多少」 is answered by 「可年处理蓝莓果5000吨」, not by 「2023年处理5000吨」."""
+    assert reasons("紫斐项目建成后每年能处理多少蓝莓果？", hits_of("项目建成后，可年处理蓝莓果5000吨。"))[-1] == ""
+    assert reasons("紫斐项目每年能处理多少蓝莓果？", hits_of("项目2023年处理蓝莓果5000吨。"))[-1] == "未给出每年的数字"
+
+
+def test_a_metric_named_in_the_sentence_a_demonstrative_points_back_to_counts() -> None:
+    """「该项目总投资11.2亿元」: the project the question names is in the sentence before."""
+    text = "采访团走进科新机电了解清洁能源高端装备示范基地项目。据了解，该项目总投资11.2亿元。"
+    assert reasons("清洁能源高端装备示范基地项目的总投资是多少？", hits_of(text))[-1] == ""
+    other = "采访团走进科新机电了解清洁能源高端装备示范基地项目。据了解，园区总投资11.2亿元。"
+    assert reasons("清洁能源高端装备示范基地项目的总投资是多少？", hits_of(other))[-1].startswith("未给出“")
+
+
+def test_a_count_asked_with_the_general_measure_word_takes_any_measure_word() -> None:
+    hits = hits_of("项目投产后，新增就业岗位约2000人。")
+    assert reasons("项目能带来多少个新工作岗位？", hits)[-1] == ""
+    assert reasons("项目能带来多少家新企业？", hits)[-1] == "未给出所问的数字"
+
+
 def test_a_figure_question_needs_a_figure_of_the_asked_unit() -> None:
     hits = hits_of("签约项目12个，签约投资额24.07亿元。")
     assert reasons("签约投资额是多少？", hits) == ["未给出所问的数字", ""]
