@@ -64,10 +64,11 @@ class Settings(BaseSettings):
     rerank_top_n: int = 30
 
     # --- answering ---------------------------------------------------------
-    refuse_below: float = Field(0.08, ge=0, le=1)  # minimum selector score of an answer (calibrated on the dev sets)
+    refuse_below: float = Field(0.04, ge=0, le=1)  # minimum selector score of an answer (calibrated on the dev sets)
     answer_depth: int = Field(8, ge=1, le=50)  # passages whose clauses the selector scores
     support_weight: float = Field(3.0, ge=0, le=10)  # weight of cross-document answer support (calibrated on the dev sets)
     support_depth: int = Field(16, ge=0, le=50)  # retrieved passages that vote for an answer (calibration.md)
+    selector_dir: Path | None = None  # learned selector weights (default: the shipped assistant/data/selector)
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

@@ -24,7 +24,7 @@ from assistant.features import keywords
 from assistant.llm import LLMAnswerer, LLMError
 from assistant.query import QueryAnalysis, analyse, split_compound
 from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
-from assistant.selector import Selector, default_selector
+from assistant.selector import WEIGHTS_DIR, Selector, default_selector
 from assistant.turn import AnswerChunk, InvalidQuestionError, Reset, Turn, validate_question
 from assistant.types import Answer, Citation
 from index.figures import find_figures
@@ -60,7 +60,8 @@ class BulletinAssistant:
         self.index.check()
         self.retriever = Retriever(self.index, retrieval or RetrievalConfig.from_settings(settings))
         self.llm = llm if llm is not None else (LLMAnswerer(settings) if settings.llm_enabled else None)
-        self.extractive = ExtractiveAnswerer(self.index, selector or default_selector(), refuse_below=settings.refuse_below,
+        selector = selector or default_selector(settings.selector_dir or WEIGHTS_DIR)
+        self.extractive = ExtractiveAnswerer(self.index, selector, refuse_below=settings.refuse_below,
                                              depth=settings.answer_depth, paraphrasable=self._paraphrasable,
                                              support_weight=settings.support_weight, support_depth=settings.support_depth)
         self.chain = (
@@ -236,19 +237,22 @@ class BulletinAssistant:
         position = {h.chunk.id: n for n, h in enumerate(hits)}
         parts: list[Part] = []
         reasons: list[str] = []
+        confidences: list[float] = []
         for analysis, retrieved in zip(turn.sub_analyses, found, strict=True):
             draft = self.extractive.answer(analysis, retrieved)
             if draft.refused or not draft.parts:
                 reasons.append(draft.reason)
                 parts.append(Part(text=f"关于“{analysis.question}”，简报中未找到相关信息", hit=-1))
                 continue
+            confidences.append(draft.confidence)
             for p in draft.parts:
                 # Two sub-questions answered by one clause (「招引了几个项目，总投资多少」) quote it once.
                 if not any(p.text in q.text or q.text in p.text for q in parts):
                     parts.append(Part(text=p.text, hit=position[retrieved.hits[p.hit].chunk.id]))
         if all(p.hit < 0 for p in parts):
             return Draft(refused=True, reason=reasons[0] if reasons else ""), hits
-        return Draft(parts=name_city_once(parts)), hits
+        # As sure as its least sure answered part (what the refusal threshold is calibrated on).
+        return Draft(parts=name_city_once(parts), confidence=min(confidences)), hits
 
     # --- structure questions ----------------------------------------------------------------
     def _outlines(self) -> list[outline.Outline]:

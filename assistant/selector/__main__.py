@@ -30,7 +30,8 @@ def results_section(meta: dict) -> str:
         "",
         f"Trained {meta['trained']} in {meta['seconds']} s (`{meta['command']}`, seed {meta['seed']}, LightGBM "
         f"{meta['lightgbm']}: a LambdaRank ranker of {meta['rounds']['ranker']} rounds and an answerability model of "
-        f"{meta['rounds']['answerability']} rounds, {len(meta['features'])} features `{meta['features_version']}`), "
+        f"{meta['rounds']['answerability']} rounds{_folds(meta)}, {len(meta['features'])} features "
+        f"`{meta['features_version']}`), "
         f"weights `{meta['version']}`. Data: {data}. Split: {meta['split']}; {meta['groups']['train']} training and "
         f"{meta['groups']['held']} held-aside groups, {meta['rows']} candidate rows.",
         "",
@@ -47,6 +48,11 @@ def results_section(meta: dict) -> str:
         "groups. Spans inside the clause are not predicted, so span EM/F1 do not apply.",
         "",
     ])
+
+
+def _folds(meta: dict) -> str:
+    folds = meta.get("answerability_folds", 1)
+    return f" learned from {folds}-fold cross-fitted ranker scores" if folds > 1 else " learned from the ranker's own scores"
 
 
 def record(meta: dict, path: Path = RESULTS) -> None:
@@ -69,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--limit", type=int, help="only the first N questions (a quick check, not for shipping)")
     t.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
     t.add_argument("--ensemble", type=int, default=1, help="rankers to train with seeds seed, seed+1, … and average (default 1)")
+    t.add_argument("--folds", type=int, default=5,
+                   help="cross-fitting folds for the answerability model's ranker scores (1: in-sample scores)")
     t.add_argument("--feature-cache", type=Path,
                    help="save the training groups here, or reuse them if present (only the learner changes; not for shipping)")
     sub.add_parser("info", help="show the shipped weights' version and scores")
@@ -82,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.ensemble < 1:
             print("error: --ensemble must be 1 or more", file=sys.stderr)
             return 2
-        meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache, ensemble=args.ensemble)
+        if args.folds < 1:
+            print("error: --folds must be 1 or more", file=sys.stderr)
+            return 2
+        meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache, ensemble=args.ensemble,
+                     folds=args.folds)
     except (SettingsError, MRCDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -62,6 +62,8 @@ ANSWERABILITY_ROUNDS = 200
 # Rankers, seeds SEED, SEED+1, …, their mean score ranks (``--ensemble N``).  One ships: five were
 # equal on held-aside articles (0.644 vs 0.639) and no better on the dev sets (RESULTS.md).
 ENSEMBLE = 1
+# Folds of training articles for the answerability model's cross-fitted ranker scores.
+FOLDS = 5
 
 
 class Ensemble:
@@ -84,6 +86,7 @@ class Group:
     y: np.ndarray
     quotes: list[str] = field(default_factory=list)  # what the answer would quote per candidate
     valid: np.ndarray | None = None  # candidates meeting every candidate-level constraint (what the answerer may quote)
+    article: str = ""  # the split key (dataset family + title): cross-fitting folds keep an article together
 
 
 def write_corpus(paragraphs: list[Paragraph], directory: Path) -> None:
@@ -142,7 +145,8 @@ def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None 
             valid = np.array([not any(rule.candidate(passages[c.hit], c, passages[c.hit].hit.chunk.text[c.start : c.end],
                                                      passages[c.hit].hit.chunk.text[c.sent_start : c.sent_end])
                                       for rule in candidate_rules) for c in cands], dtype=bool)
-            groups.append(Group(q.id, split, kind, q.answer, X, y, [quote(cands, passages, i) for i in range(len(cands))], valid))
+            groups.append(Group(q.id, split, kind, q.answer, X, y, [quote(cands, passages, i) for i in range(len(cands))], valid,
+                                p.article))
     return groups
 
 
@@ -152,12 +156,16 @@ def _valid(g: Group) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return g.X[m], g.y[m], [q for q, keep in zip(g.quotes, m) if keep]
 
 
-def fit(groups: list[Group], ensemble: int = ENSEMBLE):
-    """(ranker ensemble, answerability model) from the training groups."""
+def fold_of(g: Group, folds: int = FOLDS) -> int:
+    """The cross-fitting fold of a group: by its article, so no article is on both sides."""
+    return int(hashlib.sha1(f"fold:{g.article or g.qid}".encode()).hexdigest()[:8], 16) % folds
+
+
+def fit_ranker(groups: list[Group], ensemble: int = 1) -> Ensemble:
+    """LightGBM LambdaRank ranker(s) over the groups whose gold clause is quotable."""
     import lightgbm
 
-    train = [g for g in groups if g.split == "train"]
-    ranked = [g for g in train if g.kind == "answer" and _valid(g)[1].any()]
+    ranked = [g for g in groups if g.kind == "answer" and _valid(g)[1].any()]
     X = np.vstack([_valid(g)[0] for g in ranked])
     y = np.concatenate([_valid(g)[1] for g in ranked])
     sizes = [len(_valid(g)[1]) for g in ranked]
@@ -165,8 +173,27 @@ def fit(groups: list[Group], ensemble: int = ENSEMBLE):
     for k in range(ensemble):
         data = lightgbm.Dataset(X, label=y, group=sizes, feature_name=list(FEATURES))
         boosters.append(lightgbm.train({**RANKER_PARAMS, "seed": SEED + k}, data, num_boost_round=ROUNDS))
-    ranker = Ensemble(boosters)
-    F, L = answerability_rows(ranker, train)
+    return Ensemble(boosters)
+
+
+def fit(groups: list[Group], ensemble: int = ENSEMBLE, folds: int = FOLDS, show_progress: bool = False):
+    """(ranker ensemble, answerability model) from the training groups.
+
+    The answerability model learns from the scores of rankers that did not see the group's
+    article (``folds`` cross-fitting folds; 1: the final ranker's own scores, as before)."""
+    import lightgbm
+
+    train = [g for g in groups if g.split == "train"]
+    ranker = fit_ranker(train, ensemble)
+    if folds > 1:
+        # Each fold's ranker is built like the final one (an ensemble of as many), so its scores
+        # spread as the final ranker's do.
+        parts = [answerability_rows(fit_ranker([g for g in train if fold_of(g, folds) != k], ensemble),
+                                    [g for g in train if fold_of(g, folds) == k])
+                 for k in tqdm(range(folds), desc="cross-fitting", unit="fold", file=sys.stderr, disable=not show_progress)]
+        F, L = np.vstack([f for f, _ in parts]), np.concatenate([lab for _, lab in parts])
+    else:
+        F, L = answerability_rows(ranker, train)
     answerability = lightgbm.train(ANSWERABILITY_PARAMS, lightgbm.Dataset(F, label=L, feature_name=list(GROUP_FEATURES)),
                                    num_boost_round=ANSWERABILITY_ROUNDS)
     return ranker, answerability
@@ -247,11 +274,11 @@ def cached_examples(settings: Settings, paragraphs: list[Paragraph], limit: int 
 
 
 def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True,
-          cache: Path | None = None, ensemble: int = ENSEMBLE) -> dict:
+          cache: Path | None = None, ensemble: int = ENSEMBLE, folds: int = FOLDS) -> dict:
     started = time.time()
     paragraphs = load()
     groups = cached_examples(settings, paragraphs, limit, cache, show_progress)
-    models = fit(groups, ensemble)
+    models = fit(groups, ensemble, folds, show_progress)
     held = evaluate(models, groups, "held")
     train_scores = evaluate(models, groups, "train")
     ranker_texts = [b.model_to_string() for b in models[0].boosters]
@@ -266,8 +293,9 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "trained": time.strftime("%Y-%m-%d %H:%M:%S"),
         "seconds": round(time.time() - started, 1),
         "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else "")
-                   + (f" --ensemble {ensemble}" if ensemble != 1 else ""),
+                   + (f" --ensemble {ensemble}" if ensemble != 1 else "") + (f" --folds {folds}" if folds != FOLDS else ""),
         "seed": SEED,
+        "answerability_folds": folds,
         "rounds": {"ranker": ROUNDS, "answerability": ANSWERABILITY_ROUNDS},
         "rankers": [ranker_path(out_dir, k).name for k in range(len(ranker_texts))],
         "ranker_seeds": [SEED + k for k in range(len(ranker_texts))],

@@ -217,6 +217,7 @@ def test_each_part_of_a_compound_question_is_answered_and_cited(mini: BulletinAs
                                                                 figures: list[str]) -> None:
     answer = mini.ask(question)
     assert not answer.refused and not answer.unsupported_figures, answer.text
+    assert answer.confidence > 0  # as sure as its least sure part: what the refusal threshold is calibrated on
     for figure in figures:
         assert figure in answer.text, (figure, answer.text)
         assert any(figure in c.text for c in answer.citations), figure
@@ -281,3 +282,19 @@ def test_citation_from_chunk_joins_section_and_item(seed_index) -> None:
     chunk = next(c for c in index.chunks.values() if c.section and c.item)
     citation = Citation.from_chunk(3, chunk, 0.1234567)
     assert citation.section == f"{chunk.section} · {chunk.item}" and citation.n == 3 and citation.score == 0.123457
+
+
+def test_the_selector_dir_setting_chooses_the_weights(seed_index, tmp_path) -> None:
+    """BULLETIN_SELECTOR_DIR answers with other weights (e.g. a retrain under evaluation); a folder
+    without weights is refused with the command that builds them."""
+    import shutil
+
+    from assistant.selector import WEIGHTS_DIR, SelectorError
+
+    settings, index = seed_index
+    copy = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, copy)
+    assert not BulletinAssistant(settings.model_copy(update={"selector_dir": copy}), index=index).ask(
+        "吕梁市“三个一批”活动签约投资额是多少？").refused
+    with pytest.raises(SelectorError, match=r"python -m assistant\.selector train"):
+        BulletinAssistant(settings.model_copy(update={"selector_dir": tmp_path / "none"}), index=index)
