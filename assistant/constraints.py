@@ -195,7 +195,7 @@ class FigureAsked:
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
         figures = [f for f in find_figures(text) if f.key not in self.analysis.question]
-        return None if _unit_matches(self.analysis, figures) else "未给出所问的数字"
+        return None if _unit_matches(self.analysis, figures, sentence) else "未给出所问的数字"
 
 
 @dataclass(frozen=True)

@@ -220,9 +220,11 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1) if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1])}
 
 
-def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
+def _unit_matches(analysis: QueryAnalysis, figures, sentence: str | None = None) -> bool:
     """Does one of ``figures`` answer the question's 「多少…」?  A unit matches the asked one or
     any unit of the same base (「多少人」 is answered by 「1.4万名」: units.tsv counts 名 in 人).
+    Given the figures' ``sentence``, another measure word stands in for the general 个 only where
+    the sentence names what is counted (``counted_head``).
 
     >>> from assistant.query import analyse
     >>> _unit_matches(analyse("志愿者有多少人？"), find_figures("1.4万名师生")), _unit_matches(analyse("有多少家？"), find_figures("12个"))
@@ -236,8 +238,9 @@ def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
         if analysis.units:
             if f.unit in analysis.units or (f.unit and f.base in bases):
                 return True
-            if GENERAL_MEASURE_WORD in analysis.units and f.kind == "count":
-                return True  # 「多少个新工作岗位」 is answered by 「新增就业岗位约2000人」
+            if GENERAL_MEASURE_WORD in analysis.units and f.kind == "count" and (
+                    sentence is None or not COUNTED_HEAD or counted_head(analysis.question) in sentence):
+                return True  # 「多少个新工作岗位」 is answered by 「新增就业岗位约2000人」, not by 「8条生产线」
             if not f.unit and f.multiplier and not bases & {"%", "个百分点"}:
                 return True  # 「网民规模达10.51亿」 answers 「多少人」: a measure word is often left out after 亿/万
         elif analysis.unit_kinds:
@@ -252,6 +255,23 @@ def _unit_matches(analysis: QueryAnalysis, figures) -> bool:
 # 个 is Chinese's general measure word: speech counts almost anything with it (「多少个岗位」),
 # where a report writes the noun's own measure word (2000人, 35家).
 GENERAL_MEASURE_WORD = "个"
+# ...but then the sentence must name the counted thing (ablation: no-counted-head).
+COUNTED_HEAD = True
+
+
+@lru_cache(maxsize=256)
+def counted_head(question: str) -> str:
+    """The head of what 「多少个…」 counts: the last two characters of the last noun before the
+    clause ends (Chinese compounds are head-final: 工作岗位 → 岗位), or "".
+
+    >>> counted_head("项目达产后能提供多少个就业岗位？"), counted_head("新增了多少个新工作岗位"), counted_head("有多少个？")
+    ('岗位', '岗位', '')
+    """
+    m = re.search(rf"(?:多少|几){GENERAL_MEASURE_WORD}([^，,。；;？?！!、]*)", question)
+    if not m:
+        return ""
+    nouns = [w for w, flag in Lexicon.empty().tagged(m.group(1)) if flag[:1] == "n" and len(w) >= 2]
+    return nouns[-1][-2:] if nouns else ""
 
 
 class _Typer:

@@ -28,7 +28,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/9"
+FIGURE_EXTRACTOR = "figures/10"
 
 _SENTENCE_END = "。！？!?；;\n"
 _PERIOD_SCOPE_END = "。！？!?\n"
@@ -134,9 +134,9 @@ def _first_word(phrase: str) -> str:
 def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int, str]]) -> str:
     """The phrase before the figure in its clause, without period, place, zone and link words."""
     raw = text[clause_start : f.start]
-    # Periods and places inside the phrase belong to other columns.
+    # Periods (a comparison's base too: 「比上年同期增长」) and places inside the phrase belong to other columns.
     # Blanked to the same length, so the places' offsets still point into ``raw``.
-    for p in sorted(find_periods(raw), key=lambda p: -p.start):
+    for p in sorted(find_periods(raw, bases=True), key=lambda p: -p.start):
         raw = raw[: p.start] + " " * (p.end - p.start) + raw[p.end :]
     for s, e, _name in sorted(_outermost(places), key=lambda t: -t[0]):
         if clause_start <= s and e <= f.start:
@@ -254,10 +254,9 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     places += _zones(text)
     places += _nation(text)
     places = _compounds(places)
-    # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it; the
-    # period after 比/较 (「比上年同期增长39%」) is the base of a comparison, not the figure's period.
-    periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")
-               and text[max(p.start - 1, 0) : p.start] not in ("比", "较")]
+    # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it (the base
+    # of a comparison, 「比上年同期」, is no period to find_periods).
+    periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")]
     growth = _words().growth
     rows: list[FigureRow] = []
     previous: dict[int, str] = {}  # sentence start → metric of the figure before

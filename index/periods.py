@@ -23,6 +23,8 @@ DATA_FILE = "data/periods.tsv"
 # A day inside an asked span is when, within it, not another period (benchmarks/ablations.py
 # switches it off to measure it).
 DAY_WITHIN_SPAN = True
+# A period after 比/较 is a comparison's base, not a period reported on (ablation: no-comparison-base).
+COMPARISON_BASE = True
 Day = tuple[int, int, int]
 
 
@@ -114,9 +116,25 @@ def _words() -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
     for section, (word, first, last, offset, _provenance) in read_tsv("index", DATA_FILE, 5):
         if section == "year":
             years[word] = int(offset)
-        else:
+        elif section == "period":
             periods[word] = (int(first), int(last))
     return periods, years
+
+
+@lru_cache(maxsize=1)
+def _comparison_words() -> tuple[str, ...]:
+    return tuple(w for section, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if section == "comparison")
+
+
+def is_base(text: str, start: int) -> bool:
+    """Does the period at ``start`` follow a comparison word, as the base the figure is compared
+    with (「比上年同期增长39%」), so that the text gives no figure of that period?
+
+    >>> is_base("比上年同期增长39%", 1), is_base("较 2022年增长", 2), is_base("2023年产值比2022年", 0), is_base("2023年产值比2022年", 8)
+    (True, True, False, True)
+    """
+    before = text[:start].rstrip()
+    return COMPARISON_BASE and any(before.endswith(w) for w in _comparison_words())
 
 
 @lru_cache(maxsize=1)
@@ -134,13 +152,16 @@ def _pattern() -> re.Pattern[str]:
     )
 
 
-def find_periods(text: str) -> list[Period]:
-    """Periods stated in ``text``, left to right; a bare year (2022年) is a whole-year period.
+def find_periods(text: str, bases: bool = False) -> list[Period]:
+    """Periods stated in ``text``, left to right; a bare year (2022年) is a whole-year period, and
+    the base of a comparison (比上年同期, 较2022年) is none unless ``bases`` (every period word).
 
     >>> [(p.text, p.granularity, p.year, p.year_offset) for p in find_periods("2023年上半年，去年，8月13日，2017年以来，1-3月")]
     [('2023年上半年', 'part', 2023, None), ('去年', 'year', None, -1), ('8月13日', 'day', None, None), ('2017年以来', 'year', 2017, None), ('1-3月', 'part', None, None)]
     >>> find_periods("项目1922个，20世纪90年代"), find_periods("截至2023年6月末")[0].until
     ([], True)
+    >>> [p.text for p in find_periods("今年上半年，吞吐量比上年同期增长39%，较2022年全年")]
+    ['今年上半年']
     """
     periods, years = _words()
     folded = fold_width(text)
@@ -164,6 +185,8 @@ def find_periods(text: str) -> list[Period]:
             continue
         a = min(m.start(g) for g in ("y", "rel", "word", "m1", "m") if m.group(g))
         b = m.end()
+        if not bases and is_base(folded, a):
+            continue  # 「比上年同期增长39%」 reports the change, no figure of 上年
         out.append(
             Period(
                 text=folded[a:b].strip(),

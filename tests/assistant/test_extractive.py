@@ -149,6 +149,14 @@ def test_a_year_that_is_neither_the_documents_nor_stated_is_ruled_out() -> None:
     assert reasons("2023年港口货运周转能力是多少万吨？", hits) == [""]
 
 
+def test_the_base_of_a_comparison_is_no_year_the_article_reports_on() -> None:
+    """「比上年同期增长39%」 gives no figure of 上年: a question about 2022 is not answered by a 2023
+    article that names 2022 only as the base of its growth rates, while one asking that growth is."""
+    hits = hits_of("今年上半年，货物吞吐量达584万吨，比上年同期增长39%。港口年货运周转能力3500万吨。", date="2023-08-01")
+    assert set(reasons("2022年全年货物吞吐量是多少万吨？", hits)) == {"未涉及2022年"}
+    assert "" in reasons("今年上半年货物吞吐量比上年同期增长了多少？", hits)
+
+
 def test_a_date_taken_from_the_files_mtime_is_no_evidence_of_the_reports_year() -> None:
     """A report of 2023 copied into the corpus in 2026 is dated 2026 by its file; an asked year or
     month is not contradicted by that (it is when the file was copied, not what it reports)."""
@@ -184,6 +192,13 @@ def test_a_count_asked_with_the_general_measure_word_takes_any_measure_word() ->
     hits = hits_of("项目投产后，新增就业岗位约2000人。")
     assert reasons("项目能带来多少个新工作岗位？", hits)[-1] == ""
     assert reasons("项目能带来多少家新企业？", hits)[-1] == "未给出所问的数字"
+
+
+def test_another_measure_word_stands_in_for_ge_only_where_the_counted_thing_is_named() -> None:
+    """「多少个就业岗位」 is not answered by 「8条生产线」: the sentence must name the 岗位 it counts."""
+    hits = hits_of("该项目总投资60亿元，规划建设8条全自动生产线，全部达产后可实现年销售收入超100亿元。")
+    assert reasons("项目全部达产后能提供多少个就业岗位？", hits)[1] == "未给出所问的数字"
+    assert reasons("项目规划建设多少个生产线？", hits)[1] == ""  # the clause 「规划建设8条全自动生产线」
 
 
 def test_a_figure_question_needs_a_figure_of_the_asked_unit() -> None:
