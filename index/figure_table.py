@@ -70,6 +70,9 @@ class _Words:
     after_unit: tuple[str, ...] = ()
     nation: tuple[str, ...] = ()
     discourse: frozenset[str] = frozenset()
+    rank_markers: frozenset[str] = frozenset()
+    rank_verbs: frozenset[str] = frozenset()
+    nation_subject: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -77,12 +80,13 @@ def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
                                                             "name_unit", "rank_unit", "anaphor", "after_unit", "nation",
-                                                            "discourse")}
+                                                            "discourse", "rank_marker", "rank_verb", "nation_subject")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
                   frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
-                  longest(by["nation"]), frozenset(by["discourse"]))
+                  longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
+                  frozenset(by["rank_verb"]), frozenset(by["nation_subject"]))
 
 
 def _tabled(f: Figure, text: str = "") -> bool:
@@ -97,7 +101,7 @@ def _tabled(f: Figure, text: str = "") -> bool:
         return False
     if f.unit in _words().rank_units and text:
         before, after = text[max(f.start - 1, 0) : f.start], text[f.end : f.end + 1]
-        if before in ("前", "第") or (before in "（(" and after in "）)"):
+        if before in _words().rank_markers or (before in "（(" and after in "）)"):
             return False
     return True
 
@@ -394,13 +398,13 @@ def _nation(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in re.finditer("|".join(map(re.escape, words)), text):
         before = text[max(m.start() - 1, 0) : m.start()]
-        if text[m.end() : m.end() + 1] in ("第", "前") or before in ("居", "列"):
+        after = text[m.end() : m.end() + 1]
+        if after in _words().rank_markers or before in _words().rank_verbs:
             continue
         # 「参加全国创新创业大赛，其中4家…」: 全国 inside a phrase qualifies a name; opening a clause
         # or right before its figure (「作为全国676个…」「全国已有…」) it is the country.
-        after = text[m.end() : m.end() + 1]
         if (m.group() == "全国" and before and before not in _CLAUSE_END + _SENTENCE_END + "\n"
-                and not (after.isdigit() or after in "共已有累")):
+                and not (after.isdigit() or after in _words().nation_subject)):
             continue
         out.append((m.start(), m.end(), m.group()))
     return out
