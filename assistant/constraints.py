@@ -40,10 +40,6 @@ METRIC_CONSTRAINT = True
 # The question-clause constraint (Asking), likewise, and the ordinal one (OrdinalAsked).
 ASKING_CONSTRAINT = True
 ORDINAL_CONSTRAINT = True
-# What a Chinese interrogative is built on (疑问代词: 谁, 什么, 哪, 怎(么/样), 何, 多少).
-INTERROGATIVE_MORPHEMES = ("谁", "什么", "哪", "怎", "何", "多少")
-# After these an interrogative is concessive (「无论什么时候」「不管多少」), not a question.
-CONCESSIVE = ("无论", "不论", "不管")
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -263,10 +259,19 @@ def asks(clause: str) -> bool:
     text = fold_width(clause).strip().rstrip("。．.!！”’」）) ").lower()
     if text.endswith(("?", "？", "吗", "呢")):
         return True
-    if any(w in text for w in CONCESSIVE):
+    if any(w in text for w in _section("concessive")):
         return False  # 「无论什么时候」 asks nothing
-    text = text.replace("任何", "")  # 「任何时候」 holds 何时 but means "any time"
+    for word in _section("indefinite"):
+        text = text.replace(word, "")  # 「任何时候」 holds 何时 but means "any time"
     return any(w in text for w in _interrogatives())
+
+
+@lru_cache(maxsize=4)
+def _section(name: str) -> tuple[str, ...]:
+    """The words of one section of ``question_words.tsv`` ([morpheme], [concessive], [indefinite])."""
+    from index.datafiles import read_tsv
+
+    return tuple(w for sec, (w, _kind, _p) in read_tsv("assistant", "data/question_words.tsv", 3) if sec == name)
 
 
 @lru_cache(maxsize=1)
@@ -274,7 +279,7 @@ def _interrogatives() -> tuple[str, ...]:
     """The question words of ``question_words.tsv`` that only a question says: those built on an
     interrogative (谁, 什么, 哪, 怎, 何, 多少), not 「日期」 (a noun) nor 「几日」 (「近几日」 is no question)."""
     return tuple(w for w, _ in question_words()
-                 if not w.isascii() and "几" not in w and any(m in w for m in INTERROGATIVE_MORPHEMES))
+                 if not w.isascii() and "几" not in w and any(m in w for m in _section("morpheme")))
 
 
 @dataclass(frozen=True)

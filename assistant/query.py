@@ -90,7 +90,7 @@ class QueryAnalysis:
 def question_words() -> tuple[tuple[str, str], ...]:
     """(word, answer kind), longest word first."""
     rows = [(w.lower(), kind) for sec, (w, kind, _p) in read_tsv("assistant", "data/question_words.tsv", 3)
-            if sec not in ("head", "ask")]
+            if sec == ""]  # the sections after the question words say other things of them
     return tuple(sorted(rows, key=lambda r: -len(r[0])))
 
 
