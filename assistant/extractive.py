@@ -20,6 +20,7 @@ from assistant.candidates import Candidate, Passage, candidates
 from assistant.features import (
     FEATURES,
     FeatureContext,
+    _unit_matches,
     answer_support,
     compute,
     keywords,
@@ -30,6 +31,7 @@ from assistant.features import (
 from assistant.query import QueryAnalysis
 from assistant.retrieval import Retrieved
 from assistant.selector import Selector
+from index.figures import bound, find_figures, refines
 from index.store import BulletinIndex
 
 MAX_SENTENCE_CHARS = 120  # a longer sentence is quoted as the clauses around the chosen one
@@ -212,6 +214,28 @@ def fuller_date_first(ev: Evidence, ranked: list[int], depth: int = 12) -> list[
     return ranked
 
 
+# The precise figure first (ablation: no-precise-figure).
+PRECISE_FIGURE = True
+
+
+def precise_figure_first(ev: Evidence, ranked: list[int], analysis: QueryAnalysis, depth: int = 12) -> list[int]:
+    """When the best clause states the asked figure roughly (「签约总金额逾285亿元」「近700亿元」) and
+    another of the best ``depth`` clauses states a figure it bounds exactly (「签约总金额达285.49亿元」),
+    that exact statement of the same answer is quoted first (``index.figures.refines``)."""
+    if not PRECISE_FIGURE:
+        return ranked
+    text = ev.text(ranked[0])
+    rough = [(f, how) for f in find_figures(text)
+             if f.key not in analysis.question and (how := bound(text, f)) and _unit_matches(analysis, [f])]
+    if not rough:
+        return ranked
+    for i in ranked[1:depth]:
+        other = ev.text(i)
+        if any(not bound(other, g) and refines(g, f, how) for g in find_figures(other) for f, how in rough):
+            return [i] + [j for j in ranked if j != i]
+    return ranked
+
+
 def _date_of(period) -> tuple | None:
     """(year, month, day) of a period naming one month or day, None where unstated; None for spans."""
     if period.first_month != period.last_month or period.since:
@@ -276,6 +300,8 @@ class ExtractiveAnswerer:
             return Draft(refused=True, reason="相关段落与问题不够吻合", confidence=round(confidence, 4))
         if analysis.answer_kind == "time":
             ranked = fuller_date_first(ev, ranked)
+        if analysis.answer_kind == "number":
+            ranked = precise_figure_first(ev, ranked, analysis)
         best = ranked[0]
         if analysis.answer_kind == "how":
             parts = self._measures(ev, ranked)

@@ -67,6 +67,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                            lambda: patched("index.periods.COMPARISON_BASE", False), {}),
     "no-counted-head": ("any measure word answers 「多少个X」 even where the sentence does not name X (8条生产线 for 多少个岗位)",
                         lambda: patched("assistant.features.COUNTED_HEAD", False), {}),
+    "no-precise-figure": ("a rough figure (逾285亿元) is quoted even where another top clause states it exactly (285.49亿元)",
+                          lambda: patched("assistant.extractive.PRECISE_FIGURE", False), {}),
     "no-rate-verb": ("「年处理」「亩产」 do not state a figure per 年 / 亩 (only 每年, /年, 年均, 年度 do)",
                      lambda: patched("assistant.constraints.states_rate", lambda per, tagged: False), {}),
     "no-antecedent": ("MetricAsked looks in the figure's own sentence only, not in the one 「该项目」 points back to",

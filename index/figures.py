@@ -207,3 +207,41 @@ def quantities(text: str) -> list[Figure]:
 def is_year(f: Figure) -> bool:
     """2023年 (or a bare 2023 right before 年/-): a calendar year, not a quantity."""
     return f.unit in ("年", "") and not f.multiplier and f.number.isdigit() and 1900 <= int(f.number) <= 2100
+
+
+@lru_cache(maxsize=1)
+def _bound_words() -> dict[str, tuple[str, ...]]:
+    rows = read_tsv("index", "data/metric_words.tsv", 2)
+    return {s: tuple(sorted((w for sec, (w, _p) in rows if sec == s), key=len, reverse=True)) for s in ("over", "under", "about")}
+
+
+def bound(text: str, f: Figure) -> str:
+    """How ``f`` (found in ``text``) bounds the true value: "over" (逾285亿元, 40余家), "under"
+    (近700亿元), "about" (约120亿元, 120亿元左右) or "" for a figure stated exactly.
+
+    >>> [bound(t, find_figures(t)[0]) for t in ("签约总金额逾285亿元", "投资近700亿元", "约120亿元", "40余家", "12个左右", "达285.49亿元")]
+    ['over', 'under', 'about', 'over', 'about', '']
+    """
+    words = _bound_words()
+    before = text[max(f.start - 3, 0) : f.start]
+    if f.approx:
+        return "over"
+    for kind in ("over", "under", "about"):
+        if any(before.endswith(w) for w in words[kind]) or (kind == "about" and text[f.end : f.end + 2] in words[kind]):
+            return kind
+    return ""
+
+
+def refines(exact: Figure, rough: Figure, how: str, slack: float = 0.1) -> bool:
+    """Could ``exact`` be the value ``rough`` states roughly (``how``: over, under, about)?  The same
+    base unit, within ``slack`` of it, on the side the bound allows, and more precise.
+
+    >>> r, e = find_figures("285亿元")[0], find_figures("285.49亿元")[0]
+    >>> refines(e, r, "over"), refines(e, r, "under"), refines(find_figures("687亿元")[0], find_figures("700亿元")[0], "under")
+    (True, False, True)
+    """
+    if not how or exact.base != rough.base or not rough.value or exact.value == rough.value:
+        return False
+    if abs(exact.value - rough.value) > slack * abs(rough.value):
+        return False
+    return (how == "over" and exact.value >= rough.value) or (how == "under" and exact.value <= rough.value) or how == "about"

@@ -275,6 +275,21 @@ def test_a_date_stated_twice_is_quoted_where_it_has_its_year() -> None:
     assert "2022年11月30日" in ev.text(fuller_date_first(ev, list(range(len(cands))))[0])
 
 
+def test_a_rough_figure_gives_way_to_the_exact_one_it_bounds() -> None:
+    from assistant.extractive import Evidence, precise_figure_first
+
+    hits = [Hit(Chunk(id="a", text="论坛现场签约总金额逾285亿元（人民币，下同）。", source="s"), 1.0, 1),
+            Hit(Chunk(id="b", text="各地达成21项合作，签约总金额达285.49亿元。另有项目投资300亿元。", source="t"), 0.9, 2)]
+    cands, passages = candidates(hits, {})
+    ev = Evidence(cands, passages, np.zeros((len(cands), len(FEATURES))), np.zeros(len(cands)), [""] * len(cands), {}, [])
+    order = list(range(len(cands)))
+    assert "285.49亿元" in ev.text(precise_figure_first(ev, order, analyse("论坛的签约总金额是多少？"))[0])
+    # Not for a figure of another unit, nor when the best clause states its figure exactly.
+    assert precise_figure_first(ev, order, analyse("论坛达成了多少项合作？")) == order
+    exact_first = [next(i for i in order if "285.49" in ev.text(i))] + [i for i in order if "285.49" not in ev.text(i)]
+    assert precise_figure_first(ev, exact_first, analyse("论坛的签约总金额是多少？")) == exact_first
+
+
 def test_below_the_threshold_it_refuses_and_says_why() -> None:
     draft = answer("太空站的运营公司是哪家？", hits_of("今年开工项目10个，总投资12亿元。"), refuse_below=0.5)
     assert draft.refused and draft.reason
