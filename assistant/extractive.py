@@ -219,12 +219,13 @@ PRECISE_FIGURE = True
 
 
 def precise_figure_first(ev: Evidence, ranked: list[int], analysis: QueryAnalysis, depth: int = 12) -> list[int]:
-    """When the best clause states the asked figure roughly (「签约总金额逾285亿元」「近700亿元」) and
-    another of the best ``depth`` clauses states a figure it bounds exactly (「签约总金额达285.49亿元」),
-    that exact statement of the same answer is quoted first (``index.figures.refines``)."""
+    """When the best clause's sentence (what is quoted) states the asked figure roughly
+    (「签约总金额逾285亿元」「交易价值近700亿美金」) and another of the best ``depth`` clauses states a
+    figure it bounds exactly (「签约总金额达285.49亿元」), that exact statement of the same answer is
+    quoted first (``index.figures.refines``)."""
     if not PRECISE_FIGURE:
         return ranked
-    text = ev.text(ranked[0])
+    text = ev.sentence(ranked[0])
     rough = [(f, how) for f in find_figures(text)
              if f.key not in analysis.question and (how := bound(text, f)) and _unit_matches(analysis, [f])]
     if not rough:

@@ -288,6 +288,12 @@ def test_a_rough_figure_gives_way_to_the_exact_one_it_bounds() -> None:
     assert precise_figure_first(ev, order, analyse("论坛达成了多少项合作？")) == order
     exact_first = [next(i for i in order if "285.49" in ev.text(i))] + [i for i in order if "285.49" not in ev.text(i)]
     assert precise_figure_first(ev, exact_first, analyse("论坛的签约总金额是多少？")) == exact_first
+    # The rough figure may sit in the quoted sentence beside an exact one of another measure (每股95美元).
+    hits = [Hit(Chunk(id="a", text="微软计划以每股95美元的价格全现金收购动视暴雪，交易价值近700亿美金。", source="s"), 1.0, 1),
+            Hit(Chunk(id="b", text="总交易额达687亿美元（约合人民币4364亿元）。", source="t"), 0.9, 2)]
+    cands, passages = candidates(hits, {})
+    ev = Evidence(cands, passages, np.zeros((len(cands), len(FEATURES))), np.zeros(len(cands)), [""] * len(cands), {}, [])
+    assert "687亿美元" in ev.text(precise_figure_first(ev, list(range(len(cands))), analyse("微软花了多少钱收购动视暴雪"))[0])
 
 
 def test_below_the_threshold_it_refuses_and_says_why() -> None:

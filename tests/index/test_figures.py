@@ -18,6 +18,7 @@ from index.figures import find_figures, quantities, same_figure, supported, unit
         ("年货运周转能力3500万吨以上", "3500万吨", "mass", 3.5e7),
         ("建设人才公寓800 套", "800套", "count", 800),
         ("投资总额达到102.4亿美元", "102.4亿美元", "money", 1.024e10),
+        ("交易价值近700亿美金", "700亿美金", "money", 7e10),  # 美金: 美元 in everyday usage
         ("供应工矿仓储用地106宗", "106宗", "count", 106),
         ("拿出2000余万元", "2000万元", "money", 2e7),
         ("贷款余额2.5万亿元", "2.5万亿元", "money", 2.5e12),
@@ -47,6 +48,7 @@ def test_equal_values_in_other_multipliers_are_the_same_figure() -> None:
     a, b = find_figures("5亿元")[0], find_figures("50000万元")[0]
     assert same_figure(a, b)
     assert not same_figure(find_figures("5亿元")[0], find_figures("5亿美元")[0])
+    assert same_figure(find_figures("5亿美金")[0], find_figures("5亿美元")[0])
 
 
 def test_every_unit_of_the_data_file_is_read_and_checked() -> None:
