@@ -17,6 +17,7 @@ from functools import lru_cache
 from assistant.candidates import Candidate, Passage
 from assistant.features import _place_ok, _unit_matches, metric_modifiers, names_edition, stated_times
 from assistant.query import AskedPlace, QueryAnalysis, question_words
+from index.clauses import sentences
 from index.cleaning import fold_width
 from index.figures import cn_number, find_figures, supported
 from index.lexicon import Lexicon
@@ -232,18 +233,14 @@ def refers_back(text: str) -> bool:
 
 
 def previous_sentence(text: str, start: int) -> str:
-    """The sentence of ``text`` that ends right before offset ``start``.
+    """The sentence of ``text`` (as the candidates split it, ``index.clauses``) that ends at or
+    before offset ``start``, or "".
 
-    >>> previous_sentence("甲。乙丙项目开工。该项目投资5亿元。", 9)
-    '乙丙项目开工。'
+    >>> previous_sentence("甲。乙丙项目开工。该项目投资5亿元。", 9), previous_sentence("该项目投资5亿元。", 0)
+    ('乙丙项目开工。', '')
     """
-    end = start
-    while end > 0 and text[end - 1] in " \n":
-        end -= 1
-    begin = end - 1
-    while begin > 0 and text[begin - 1] not in "。！？!?\n":
-        begin -= 1
-    return text[max(begin, 0) : end]
+    before = [s for s in sentences(text) if s.end <= start]
+    return text[before[-1].start : before[-1].end] if before else ""
 
 
 def asks(clause: str) -> bool:

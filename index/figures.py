@@ -222,12 +222,11 @@ def bound(text: str, f: Figure) -> str:
     >>> [bound(t, find_figures(t)[0]) for t in ("签约总金额逾285亿元", "投资近700亿元", "约120亿元", "40余家", "12个左右", "达285.49亿元")]
     ['over', 'under', 'about', 'over', 'about', '']
     """
-    words = _bound_words()
-    before = text[max(f.start - 3, 0) : f.start]
     if f.approx:
         return "over"
+    words = _bound_words()
     for kind in ("over", "under", "about"):
-        if any(before.endswith(w) for w in words[kind]) or (kind == "about" and text[f.end : f.end + 2] in words[kind]):
+        if text.endswith(words[kind], 0, f.start) or (kind == "about" and text.startswith(words[kind], f.end)):
             return kind
     return ""
 

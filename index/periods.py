@@ -133,8 +133,11 @@ def is_base(text: str, start: int) -> bool:
     >>> is_base("比上年同期增长39%", 1), is_base("较 2022年增长", 2), is_base("2023年产值比2022年", 0), is_base("2023年产值比2022年", 8)
     (True, True, False, True)
     """
-    before = text[:start].rstrip()
-    return COMPARISON_BASE and any(before.endswith(w) for w in _comparison_words())
+    words = _comparison_words()
+    if not COMPARISON_BASE or not words:
+        return False
+    before = text[max(0, start - max(map(len, words)) - 2) : start].rstrip()  # a short window: no copy of a long text
+    return any(before.endswith(w) for w in words)
 
 
 @lru_cache(maxsize=1)
