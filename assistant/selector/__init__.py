@@ -78,7 +78,9 @@ class Selector:
     def __init__(self, directory: Path = WEIGHTS_DIR) -> None:
         meta_path, first_ranker, answer_path = directory / META_FILE, directory / RANKER_FILE, directory / ANSWERABILITY_FILE
         if not (meta_path.exists() and first_ranker.exists() and answer_path.exists()):
-            raise SelectorError(f"no selector weights in {directory}: build them with {RETRAIN}")
+            other = "" if Path(directory) == WEIGHTS_DIR else (
+                f" --out {directory}, or unset BULLETIN_SELECTOR_DIR to answer with the shipped weights")
+            raise SelectorError(f"no selector weights in {directory}: build them with {RETRAIN}{other}")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("features_version") != FEATURES_VERSION or meta.get("features") != list(FEATURES):
             raise SelectorError(
