@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from assistant.query import answer_kind, follow_up_asks, has_question_word
 from assistant.query import find_places as _find_places
+from index.gazetteer import place_words
 from index.periods import find_periods
 
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -27,6 +28,7 @@ def _periods(text: str) -> list[str]:
     return [p.text for p in find_periods(text) if not re.fullmatch(r"(?:19|20)\d{2}年", p.text)]
 
 FOLLOW_UP_START = re.compile(r"^(那么|那|其中|它们|它|他们|这些|这个|该|此|还有|另外|同时|and |what about |how about )", re.I)
+_LEVEL = f"[{''.join(place_words('level'))}]"  # 吕梁 / 吕梁市: one place written with or without its level
 _FILLER = re.compile(r"[那么呢吗的情况？?。，,！!\s]|what about|how about", re.I)
 
 
@@ -62,7 +64,7 @@ def _swap_place(previous: str, old: tuple[str, ...], new: str) -> str:
     out = previous
     for place in old:
         # The new place is written like the old one: with its 市 when the old had one, without when not.
-        suffix = place[-1] if place[-1] in "市省县区" else ""
+        suffix = place[-1] if place[-1] in place_words("level") else ""
         bare = new[:-1] if new[-1:] in "市省" and new[:-1] in names else new
         written = bare + suffix if suffix and bare + suffix in names else bare if not suffix else new
         out = out.replace(place, written)
@@ -101,7 +103,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
 
     places_now, places_before = find_places(question), find_places(previous)
     leftover = _FILLER.sub("", question)
-    if places_now and places_before and leftover and all(re.sub(f"{re.escape(p)}[市省县区]?", "", leftover) == "" for p in places_now[:1]):
+    if places_now and places_before and leftover and all(re.sub(f"{re.escape(p)}{_LEVEL}?", "", leftover) == "" for p in places_now[:1]):
         # 「那太原呢？」: the same question about another place.
         return Condensed(_swap_place(previous, places_before, places_now[0]))
 
@@ -123,7 +125,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
     for c in carried:
         rest = rest.replace(c.strip("“”"), " ")
     for p in places_before:
-        rest = re.sub(f"{re.escape(p)}[市省县区]?", " ", rest)
+        rest = re.sub(f"{re.escape(p)}{_LEVEL}?", " ", rest)
     rest = re.sub(r"多少|几个|几|哪些|哪几|什么|怎么|如何|是|有|了|的|吗|呢|跟|和|与|在|里|哪里|哪个|[？?，,。“”\s]", " ", rest)
     carried += [w for w in rest.split() if len(w) >= 2 and w not in question][:4]
 

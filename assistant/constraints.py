@@ -274,9 +274,9 @@ def _section(name: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _interrogatives() -> tuple[str, ...]:
     """The question words of ``question_words.tsv`` that only a question says: those built on an
-    interrogative (谁, 什么, 哪, 怎, 何, 多少), not 「日期」 (a noun) nor 「几日」 (「近几日」 is no question)."""
-    return tuple(w for w, _ in question_words()
-                 if not w.isascii() and "几" not in w and any(m in w for m in _section("morpheme")))
+    interrogative (谁, 什么, 哪, 怎, 何, 多少), not 「日期」 (a noun) nor 「几日」 (「近几日」 is no question:
+    几 is no morpheme of the data file, it also counts vaguely)."""
+    return tuple(w for w, _ in question_words() if not w.isascii() and any(m in w for m in _section("morpheme")))
 
 
 @dataclass(frozen=True)

@@ -144,14 +144,7 @@ def colloquial() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=1)
 def glossary() -> tuple[tuple[str, str], ...]:
     """English → Chinese terms of the bulletin domain, longest English first."""
-    from importlib import resources
-
-    rows = []
-    text = resources.files("assistant").joinpath("data/glossary_en_zh.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            en, zh = line.split("\t", 1)
-            rows.append((en.strip().lower(), zh.strip()))
+    rows = [(en.lower(), zh) for _, (en, zh, _p) in read_tsv("assistant", "data/glossary_en_zh.tsv", 3)]
     return tuple(sorted(rows, key=lambda r: -len(r[0])))
 
 

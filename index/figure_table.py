@@ -23,9 +23,9 @@ from functools import lru_cache
 
 from index.datafiles import read_tsv
 from index.figures import Figure, find_figures, is_year
-from index.gazetteer import gazetteer
+from index.gazetteer import gazetteer, place_words
 from index.lexicon import ZONE_SUFFIXES
-from index.periods import find_periods
+from index.periods import find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
 FIGURE_EXTRACTOR = "figures/11"
@@ -260,7 +260,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     places = _compounds(places)
     # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it (the base
     # of a comparison, 「比上年同期」, is no period to find_periods).
-    periods = [p for p in find_periods(text) if text[p.end : p.end + 1] not in ("电", "讯")]
+    periods = [p for p in find_periods(text) if not is_dateline(text, p.end)]
     growth = _words().growth
     rows: list[FigureRow] = []
     previous: dict[int, str] = {}  # sentence start → metric of the figure before
@@ -371,7 +371,7 @@ def _referent(anaphor: str, surface: str, official: set[str]) -> bool:
     >>> _referent("全市", "上海", {"上海市"}), _referent("全市", "青浦", {"青浦区"}), _referent("该区", "广州开发区", set())
     (True, False, True)
     """
-    level = anaphor[-1] if anaphor[-1] in "市省县" else "区"
+    level = anaphor[-1] if anaphor[-1] in place_words("level") else "区"
     return surface.endswith(level) or any(name.endswith(level) for name in official)
 
 

@@ -29,11 +29,24 @@ from index.datafiles import read_tsv
 
 DATA_FILE = "data/gazetteer.tsv"
 LEVELS = ("province", "city", "county")
-# Short forms of generic zone names that jionlp lists as aliases (经开区 of 吉林经济开发区): not names.
-GENERIC_SHORT = frozenset({"经开区", "高新区", "开发区", "新区", "示范区", "园区", "综保区", "保税区", "市直辖", "省直辖"})
+PLACE_WORDS_FILE = "data/place_words.tsv"
 # A short name that jieba's dictionary knows at least this often as a word that is not a place
 # (POS other than ns) reads as that word unless written with its suffix.
 COMMON_WORD_FREQ = 500
+
+
+@lru_cache(maxsize=8)
+def place_words(section: str) -> tuple[str, ...]:
+    """One section of ``index/data/place_words.tsv``, in file order: ``level`` (省 市 县 区),
+    ``zone_suffix`` (经济技术开发区 …, longer before the shorter ones they end with) or
+    ``generic_alias`` (short forms jionlp lists that are not names).
+
+    >>> place_words("level")
+    ('省', '市', '县', '区')
+    >>> place_words("zone_suffix").index("经济技术开发区") < place_words("zone_suffix").index("开发区")
+    True
+    """
+    return tuple(w for sec, (w, _p) in read_tsv("index", PLACE_WORDS_FILE, 2) if sec == section)
 
 
 @dataclass(frozen=True)
@@ -185,7 +198,7 @@ def regenerate(out: Path) -> int:
     def shorts(node: dict, name: str) -> list[str]:
         alias = node.get("_alias") or []
         alias = [alias] if isinstance(alias, str) else list(alias)
-        return [a for a in alias if a and a != name and a not in GENERIC_SHORT and len(a) >= 2] or [name]
+        return [a for a in alias if a and a != name and a not in place_words("generic_alias") and len(a) >= 2] or [name]
 
     def is_common(word: str) -> bool:
         freq, pos = common.get(word, (0, "ns"))

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from index.cleaning import CJK, fold_width
 from index.datafiles import read_tsv
-from index.gazetteer import gazetteer
+from index.gazetteer import gazetteer, place_words
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,7 @@ def aliases() -> dict[str, tuple[str, ...]]:
 
 
 # Zone suffixes after a place name that make a zone's name (孝义经开区, 萧山经济技术开发区).
-ZONE_SUFFIXES = ("高新技术产业开发区", "经济技术开发区", "高新技术开发区", "经济开发区", "产业开发区", "产业园区", "工业园区",
-                 "开发区", "经开区", "高新区", "示范区", "产业园", "工业园", "专业镇", "新区", "综合保税区", "保税区")
+ZONE_SUFFIXES = place_words("zone_suffix")
 _ZONE_SUFFIX_RE = re.compile("|".join(map(re.escape, ZONE_SUFFIXES)))
 
 

@@ -126,6 +126,21 @@ def _comparison_words() -> tuple[str, ...]:
     return tuple(w for section, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if section == "comparison")
 
 
+@lru_cache(maxsize=1)
+def _dateline_words() -> tuple[str, ...]:
+    return tuple(w for section, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if section == "dateline")
+
+
+def is_dateline(text: str, end: int) -> bool:
+    """Does the date ending at ``end`` open a news dateline (「中新网7月28日电」), dating the report
+    rather than what it reports?
+
+    >>> is_dateline("中新网7月28日电 今年上半年", 8), is_dateline("7月28日，全市签约", 5)
+    (True, False)
+    """
+    return any(text.startswith(w, end) for w in _dateline_words())
+
+
 def is_base(text: str, start: int) -> bool:
     """Does the period at ``start`` follow a comparison word, as the base the figure is compared
     with (「比上年同期增长39%」), so that the text gives no figure of that period?

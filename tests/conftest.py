@@ -9,6 +9,7 @@ runs), else into a session tmp dir.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -27,6 +28,7 @@ if str(ROOT) not in sys.path:
 # Libraries that cache into $HOME (matplotlib's font cache, the HF hub) get a throwaway place,
 # and nothing may try the network: tests never write into $HOME and run offline.
 _SCRATCH = tempfile.mkdtemp(prefix="bulletin-tests-")
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)  # a test run leaves no scratch behind
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(_SCRATCH, "matplotlib"))
 os.environ.setdefault("HF_HOME", os.path.join(_SCRATCH, "hf"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="cross-fitting folds for the answerability model's ranker scores (1: in-sample scores)")
     t.add_argument("--feature-cache", type=Path,
                    help="save the training groups here, or reuse them if present (only the learner changes; not for shipping)")
+    t.add_argument("--near-negatives", action="store_true",
+                   help="no-answer groups for half the questions from their own article without the answer "
+                        "(tried, not shipped: benchmarks/RESULTS.md)")
     sub.add_parser("info", help="show the shipped weights' version and scores")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --folds must be 1 or more", file=sys.stderr)
             return 2
         meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache, ensemble=args.ensemble,
-                     folds=args.folds)
+                     folds=args.folds, near=args.near_negatives)
     except (SettingsError, MRCDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

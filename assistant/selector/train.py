@@ -80,7 +80,7 @@ class Ensemble:
 class Group:
     qid: str
     split: str  # train | held
-    kind: str  # answer | noanswer
+    kind: str  # answer | noanswer (other articles' passages) | near (passages without the answer, own article's too)
     answer: str
     X: np.ndarray
     y: np.ndarray
@@ -97,11 +97,21 @@ def write_corpus(paragraphs: list[Paragraph], directory: Path) -> None:
             path.write_text(p.context, encoding="utf-8")
 
 
-def _labels(cands, passages, source: str, answer: str, start: int) -> np.ndarray:
-    """1 for a clause of the question's own paragraph holding the gold answer at (about) its offset."""
+def _probe(answer: str) -> str:
+    """What of a gold answer a clause must hold: its first clause, width-folded.
+
+    >>> _probe("２０１８年，北京")
+    '2018年'
+    """
     probe = fold_width(answer)
     for mark in "，。；：！？":
         probe = probe.split(mark)[0] or probe
+    return probe
+
+
+def _labels(cands, passages, source: str, answer: str, start: int) -> np.ndarray:
+    """1 for a clause of the question's own paragraph holding the gold answer at (about) its offset."""
+    probe = _probe(answer)
     y = np.zeros(len(cands), dtype=np.float32)
     for i, c in enumerate(cands):
         chunk = passages[c.hit].hit.chunk
@@ -117,7 +127,28 @@ def _labels(cands, passages, source: str, answer: str, start: int) -> np.ndarray
     return y
 
 
-def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None = None, show_progress: bool = True) -> list[Group]:
+def hit_groups(qid: str, hits: list, source: str, answer: str, near: bool = False) -> list[tuple[str, list]]:
+    """The (kind, passages) groups one training question gives: its top passages ("answer"), and a
+    no-answer group.  Half the questions (by a hash of the id) take other articles' passages
+    ("noanswer": the paragraph is not in the corpus); with ``near`` the other half take
+    the passages that do not hold the answer, their own article's other passages included ("near":
+    the trap a user meets, a report on the asked subject that does not give what is asked).  A near
+    group with no passage of its own article left would be a plain no-answer one and is not made.
+    Near groups were tried and are not shipped: benchmarks/RESULTS.md (2026-12-06, near negatives).
+    """
+    out = [("answer", hits[:DEPTH])]
+    if int(hashlib.sha1(qid.encode()).hexdigest()[:4], 16) % 2 == 0:
+        out.append(("noanswer", [h for h in hits if h.chunk.source != source][:DEPTH]))
+    elif near:
+        probe = _probe(answer)
+        without = [h for h in hits if probe not in fold_width(h.chunk.text)][:DEPTH]
+        if any(h.chunk.source == source for h in without):
+            out.append(("near", without))
+    return out
+
+
+def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None = None, show_progress: bool = True,
+             near: bool = False) -> list[Group]:
     corpus = settings.data_dir / "selector-train" / "mrc-corpus"
     write_corpus(paragraphs, corpus)
     index = BulletinIndex(settings, collection=COLLECTION)
@@ -133,9 +164,7 @@ def examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None 
         found = retriever.retrieve(analysis, DEPTH * 2)
         source = f"{p.id}.txt"
         split = split_of(p.article)
-        for kind, hits in (("answer", found.hits[:DEPTH]), ("noanswer", [h for h in found.hits if h.chunk.source != source][:DEPTH])):
-            if kind == "noanswer" and int(hashlib.sha1(q.id.encode()).hexdigest()[:4], 16) % 2:
-                continue
+        for kind, hits in hit_groups(q.id, found.hits, source, q.answer, near):
             rules, candidate_rules = constraints.for_question(analysis, lambda term: False, index.article_text, index.lexicon)
             g = gather(index, analysis, Retrieved(hits, found.query_vector), DEPTH, rules)
             cands, passages, X = g.candidates, g.passages, g.features
@@ -208,7 +237,7 @@ def answerability_rows(ranker, groups: list[Group]) -> tuple[np.ndarray, np.ndar
             continue
         scores = ranker.predict(X, num_threads=1)
         rows.append(group_features(X, scores)[0])
-        labels.append(float(y[int(np.argmax(scores))]) if g.kind == "answer" else 0.0)
+        labels.append(float(y[int(np.argmax(scores))]) if g.kind == "answer" else 0.0)  # noanswer, near: 0
     return np.array(rows, dtype=np.float32).reshape(-1, len(GROUP_FEATURES)), np.array(labels, dtype=np.float32)
 
 
@@ -228,6 +257,7 @@ def evaluate(models, groups: list[Group], split: str = "held") -> dict:
     col = {n: i for i, n in enumerate(FEATURES)}
     answer = [g for g in groups if g.split == split and g.kind == "answer"]
     noans = [g for g in groups if g.split == split and g.kind == "noanswer"]
+    near = [g for g in groups if g.split == split and g.kind == "near"]
     with_gold = [g for g in answer if _valid(g)[1].any()]
     out: dict = {"questions": len(answer), "gold_among_candidates": round(len(with_gold) / max(len(answer), 1), 4)}
     scorers = {"selector": lambda X: ranker.predict(X, num_threads=1),
@@ -255,18 +285,23 @@ def evaluate(models, groups: list[Group], split: str = "held") -> dict:
     auc = _auc(list(p_yes), list(p_no))
     out["no_answer_auc"] = None if auc is None else round(auc, 4)
     out["noanswer_groups"] = len(noans)
+    if near:  # the harder no-answer groups: the question's own article without the answer
+        p_near, _ = confidences(near)
+        auc = _auc(list(p_yes), list(p_near))
+        out["near_no_answer_auc"] = None if auc is None else round(auc, 4)
+        out["near_groups"] = len(near)
     return out
 
 
 def cached_examples(settings: Settings, paragraphs: list[Paragraph], limit: int | None, cache: Path | None,
-                    show_progress: bool = True) -> list[Group]:
+                    show_progress: bool = True, near: bool = False) -> list[Group]:
     """``examples``, or the groups a previous run saved to ``cache`` (a developer's shortcut when only
     the learner changes; shipped weights are trained without it)."""
     import pickle
 
     if cache is not None and cache.exists():
         return pickle.loads(cache.read_bytes())
-    groups = examples(settings, paragraphs, limit=limit, show_progress=show_progress)
+    groups = examples(settings, paragraphs, limit=limit, show_progress=show_progress, near=near)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(pickle.dumps(groups))
@@ -274,10 +309,10 @@ def cached_examples(settings: Settings, paragraphs: list[Paragraph], limit: int 
 
 
 def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True,
-          cache: Path | None = None, ensemble: int = ENSEMBLE, folds: int = FOLDS) -> dict:
+          cache: Path | None = None, ensemble: int = ENSEMBLE, folds: int = FOLDS, near: bool = False) -> dict:
     started = time.time()
     paragraphs = load()
-    groups = cached_examples(settings, paragraphs, limit, cache, show_progress)
+    groups = cached_examples(settings, paragraphs, limit, cache, show_progress, near)
     models = fit(groups, ensemble, folds, show_progress)
     held = evaluate(models, groups, "held")
     train_scores = evaluate(models, groups, "train")
@@ -293,7 +328,7 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "trained": time.strftime("%Y-%m-%d %H:%M:%S"),
         "seconds": round(time.time() - started, 1),
         "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else "")
-                   + (f" --ensemble {ensemble}" if ensemble != 1 else "") + (f" --folds {folds}" if folds != FOLDS else ""),
+                   + (f" --ensemble {ensemble}" if ensemble != 1 else "") + (f" --folds {folds}" if folds != FOLDS else "") + (" --near-negatives" if near else ""),
         "seed": SEED,
         "answerability_folds": folds,
         "rounds": {"ranker": ROUNDS, "answerability": ANSWERABILITY_ROUNDS},

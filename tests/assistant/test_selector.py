@@ -70,6 +70,24 @@ def test_labels_mark_the_clause_holding_the_answer_at_its_offset() -> None:
     assert [text[c.start : c.end] for c, v in zip(cands, y) if v] == ["梵语的研究促成了印欧语系的发现。"]
 
 
+def test_a_question_gives_its_passages_and_one_no_answer_group_without_the_answer() -> None:
+    from assistant.selector.train import hit_groups
+    from index.types import Chunk, Hit
+
+    own = [Hit(Chunk(id="a1", text="１９９７年，该厂迁往苏州。", source="p1.txt", context="x"), 1.0, 1),
+           Hit(Chunk(id="a2", text="该厂主要生产纺织机械。", source="p1.txt", context="x"), 0.9, 2)]
+    other = [Hit(Chunk(id="b", text="苏州另有一家纺织厂。", source="p2.txt", context="x"), 0.5, 3)]
+    kinds: dict[str, list[list[str]]] = {}
+    for qid in (f"q{i}" for i in range(40)):
+        assert [k for k, _ in hit_groups(qid, own + other, "p1.txt", "1997年")] in (["answer"], ["answer", "noanswer"])
+        groups = hit_groups(qid, own + other, "p1.txt", "1997年", near=True)
+        assert groups[0] == ("answer", own + other) and len(groups) == 2
+        kinds.setdefault(groups[1][0], []).append([h.chunk.id for h in groups[1][1]])
+    assert set(kinds) == {"noanswer", "near"}  # half and half, by the question's id
+    assert all(ids == ["b"] for ids in kinds["noanswer"])  # other articles only
+    assert all(ids == ["a2", "b"] for ids in kinds["near"])  # its own article without the answer (full-width folded)
+
+
 @pytest.mark.skipif(not (SHARED / "train-data/mrc").exists(), reason="../shared/train-data/mrc is not beside the repository")
 def test_training_data_is_simplified_and_split_by_article() -> None:
     from assistant.selector.mrc import load, split_of
