@@ -36,8 +36,11 @@ from index.store import BulletinIndex
 
 MAX_SENTENCE_CHARS = 120  # a longer sentence is quoted as the clauses around the chosen one
 MAX_PART_CHARS = 100
-MAX_LIST_CHARS = 240
-NEAR_BEST = 1.0  # a further clause joins the answer when it scores within this of the best  # a list question's answer may run over a 「；」-separated enumeration
+MAX_LIST_CHARS = 240  # a list question's answer may run over a 「；」-separated enumeration
+NEAR_BEST = 1.0  # a further clause joins the answer when it scores within this of the best
+# A passage ruled out by a passage-level constraint gives its place to the next retrieved one that
+# meets them (ablation: no-fill-depth).
+FILL_DEPTH = True
 _COL = {name: i for i, name in enumerate(FEATURES)}
 
 
@@ -100,12 +103,16 @@ def gather(index: BulletinIndex, analysis: QueryAnalysis, retrieved: Retrieved, 
     """Candidates of the top ``depth`` passages and their features (what the selector scores and
     learns from).  A passage that breaks a passage-level constraint (another city, an injected
     instruction) is no evidence: its clauses are neither candidates nor the yardstick the others
-    are compared with."""
-    hits = retrieved.hits[:depth]
+    are compared with, and the next retrieved passage that meets them takes its place
+    (``FILL_DEPTH``), so a question naming 「9个重点产业项目」 still reads ``depth`` passages that
+    can answer it."""
+    hits = list(retrieved.hits if FILL_DEPTH else retrieved.hits[:depth])
     annotations = index.annotations([h.chunk.id for h in hits])
     _, everything = candidates(hits, annotations)
     kept, ruled_out = [], []
     for i, p in enumerate(everything):
+        if len(kept) == depth:
+            break
         why = next((r for rule in passage_rules if (r := rule.passage(p))), "")
         if why:
             ruled_out.append(why)
@@ -277,7 +284,8 @@ class ExtractiveAnswerer:
         scores = self.selector.rank(X)
         if self.support_weight and len(cands):
             ctx = FeatureContext(analysis, kw, g.query_vector)
-            voters = [h.chunk for h in retrieved.hits[self.depth : self.support_depth]]
+            read = {p.hit.chunk.id for p in passages}  # a passage read for candidates does not vote for them too
+            voters = [h.chunk for h in retrieved.hits[self.depth : self.support_depth] if h.chunk.id not in read]
             scores = scores + self.support_weight * answer_support(ctx, cands, passages, voters)
         reasons = []
         for c in cands:

@@ -73,6 +73,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                      lambda: patched("assistant.constraints.states_rate", lambda per, tagged: False), {}),
     "no-antecedent": ("MetricAsked looks in the figure's own sentence only, not in the one 「该项目」 points back to",
                       lambda: patched("assistant.constraints.refers_back", lambda text: False), {}),
+    "no-fill-depth": ("passages ruled out by a passage-level constraint leave the answerer fewer than its depth to read",
+                      lambda: patched("assistant.extractive.FILL_DEPTH", False), {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
 }

@@ -132,6 +132,23 @@ def test_a_figure_the_question_states_must_be_in_the_article() -> None:
     assert reasons("增资4亿美元的企业是哪家？", other) == ["未提及4亿美元"]
 
 
+def test_a_passage_ruled_out_gives_its_place_to_the_next_one_that_meets_the_constraints(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import extractive
+
+    # Two reports that never state 「9个」 rank first; the one that does is third, past a depth of 2.
+    texts = {"x.txt": "开发者大会31日在青浦举办，规模空前。", "y.txt": "嘉定区签约重点项目。", "z.txt": "9个重点产业项目总投资约137亿元。"}
+    hits = [Hit(Chunk(id=source[0] + "0", text=text, source=source, article_index=0), 1.0 - 0.1 * i, i + 1)
+            for i, (source, text) in enumerate(texts.items())]
+    index = FakeIndex([h.chunk for h in hits])
+    question = analyse("大会上签约的9个重点产业项目，总投资约为多少？")
+    rules, _ = constraints.for_question(question, lambda t: False, index.article_text, index.lexicon)
+    g = extractive.gather(index, question, Retrieved(hits), 2, rules)
+    assert [p.hit.chunk.id for p in g.passages] == ["z0"] and g.ruled_out == ["未提及9个", "未提及9个"]
+    monkeypatch.setattr(extractive, "FILL_DEPTH", False)
+    assert extractive.gather(index, question, Retrieved(hits), 2, rules).passages == []
+
+
 def test_another_period_of_the_same_kind_contradicts() -> None:
     hits = hits_of("今年上半年，全省新设立外商投资企业732家。")
     assert set(reasons("2023年一季度新设立外商投资企业多少家？", hits)) == {"未涉及2023年一季度（文中为今年上半年）"}
