@@ -173,3 +173,28 @@ def test_a_verb_noun_compound_a_quoted_name_and_a_discourse_word_after_a_figure(
     assert rows["11项"].metric == "保障措施"
     assert rows["3家"].metric == "百亿人力资源服务机构"
     assert rows["1500家"].metric == "服务机构"  # 据介绍 opens the next sentence (jieba tags it a noun)
+
+
+def test_substring_filters_find_the_same_rows_through_the_names_as_by_a_scan(built, monkeypatch) -> None:
+    from index import catalog as catalog_module
+
+    index, _ = built
+    queries = [{"metric": "投资"}, {"entity": "吕梁"}, {"entity": "梁", "metric": "签约"}, {"metric": "无此指标"},
+               {"metric": "%"}, {"metric": "_"}]
+    by_names = [index.catalog.figures(**q) for q in queries]
+    monkeypatch.setattr(catalog_module, "MAX_IN_NAMES", 0)  # every filter by the LIKE scan instead
+    assert [index.catalog.figures(**q) for q in queries] == by_names
+    assert [total for _, total in by_names] == [2, 2, 2, 0, 0, 0]
+
+
+def test_an_ascii_metric_is_found_in_either_case(tmp_path: Path) -> None:
+    from index.catalog import Catalog, SourceRecord
+    from index.types import Chunk
+
+    catalog = Catalog(tmp_path / "c.sqlite")
+    chunk = Chunk(id="c1", text="全市GDP达1200亿元。", source="a.txt", city="吕梁市")
+    catalog.commit({"a.txt": (SourceRecord("a.txt", "x", ("c1",), 1), [(chunk, [])])}, (), {})
+    assert catalog.figures(metric="gdp")[1] == catalog.figures(metric="GDP")[1] == 1
+    chunk2 = Chunk(id="c2", text="全市进出口总额达56亿元。", source="b.txt", city="太原市")
+    catalog.commit({"b.txt": (SourceRecord("b.txt", "y", ("c2",), 1), [(chunk2, [])])}, (), {})
+    assert catalog.figures(metric="进出口")[1] == 1  # a commit makes the names be read again
