@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from assistant.query import answer_kind, follow_up_asks, has_question_word
 from assistant.query import find_places as _find_places
 from index.gazetteer import place_words
-from index.periods import find_periods
+from index.periods import YEAR, find_periods
 
-YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+YEAR_RE = re.compile(rf"(?<!\d)({YEAR})\s*年")
 
 
 def find_places(text: str) -> tuple[str, ...]:
@@ -25,7 +25,7 @@ def find_places(text: str) -> tuple[str, ...]:
 
 def _periods(text: str) -> list[str]:
     """Period words of ``text`` other than a bare year (years are carried on their own)."""
-    return [p.text for p in find_periods(text) if not re.fullmatch(r"(?:19|20)\d{2}年", p.text)]
+    return [p.text for p in find_periods(text) if not re.fullmatch(rf"{YEAR}年", p.text)]
 
 FOLLOW_UP_START = re.compile(r"^(那么|那|其中|它们|它|他们|这些|这个|该|此|还有|另外|同时|and |what about |how about )", re.I)
 _LEVEL = f"[{''.join(place_words('level'))}]"  # 吕梁 / 吕梁市: one place written with or without its level

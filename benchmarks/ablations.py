@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,18 @@ from settings import load_settings  # noqa: E402
 def patched(target: str, value) -> Iterator[None]:
     with mock.patch(target, value):
         yield
+
+
+@contextlib.contextmanager
+def _modern_years_only() -> Iterator[None]:
+    """Years only from 1900 to 2099, as before (the time parser's pattern is cached: rebuilt on both sides)."""
+    from index import periods
+
+    periods._pattern.cache_clear()
+    with mock.patch("index.periods.YEAR", r"(?:19|20)\d{2}"), \
+            mock.patch("assistant.condense.YEAR_RE", re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")):
+        yield
+    periods._pattern.cache_clear()
 
 
 def _no_outline() -> contextlib.AbstractContextManager:
@@ -75,6 +88,7 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                       lambda: patched("assistant.constraints.refers_back", lambda text: False), {}),
     "no-fill-depth": ("passages ruled out by a passage-level constraint leave the answerer fewer than its depth to read",
                       lambda: patched("assistant.extractive.FILL_DEPTH", False), {}),
+    "modern-years-only": ("a year is 1900–2099 only: 「1388年」「1941年」 are no periods", _modern_years_only, {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
 }

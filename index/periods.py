@@ -20,6 +20,9 @@ from index.cleaning import fold_width
 from index.datafiles import read_tsv
 
 DATA_FILE = "data/periods.tsv"
+# A year is four digits before 年, from 1000 to 2999: reports cite history too (「1388年」「1941年」),
+# not only the 1900s and 2000s (ablation: modern-years-only).
+YEAR = r"[12]\d{3}"
 # A day inside an asked span is when, within it, not another period (benchmarks/ablations.py
 # switches it off to measure it).
 DAY_WITHIN_SPAN = True
@@ -163,7 +166,7 @@ def _pattern() -> re.Pattern[str]:
     dash = r"\s*(?:至|到|-|—|–|~|－)\s*"
     return re.compile(
         rf"(?P<until>截至|截止到?|到)?\s*"
-        rf"(?:(?P<y>(?:19|20)\d{{2}})\s*年(?P<edge>底|末|初)?(?!代)|(?P<rel>{rel}))?\s*"
+        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?P<edge>底|末|初)?(?!代)|(?P<rel>{rel}))?\s*"
         rf"(?:(?P<word>{word})|(?P<m1>1[0-2]|0?[1-9]){dash}(?P<m2>1[0-2]|0?[1-9])\s*月份?"
         rf"|(?P<m>1[0-2]|0?[1-9])\s*月份?(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号])?)?"
         rf"(?P<since>以来|至今)?"

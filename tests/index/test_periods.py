@@ -41,3 +41,9 @@ def test_same_span_compares_months_and_known_years() -> None:
 
 def test_numbers_that_are_not_years_are_not_periods() -> None:
     assert find_periods("项目1922个，签约12个，20世纪90年代") == []
+
+
+def test_a_year_of_history_is_a_year_but_a_longer_number_is_none() -> None:
+    assert [(p.text, p.year) for p in find_periods("1388年元天元帝被杀害，1941年5月中条山战役")] == [
+        ("1388年", 1388), ("1941年5月", 1941)]
+    assert find_periods("距今21000年，有1500家企业") == []
