@@ -27,9 +27,26 @@ def _periods(text: str) -> list[str]:
     """Period words of ``text`` other than a bare year (years are carried on their own)."""
     return [p.text for p in find_periods(text) if not re.fullmatch(rf"{YEAR}年", p.text)]
 
-FOLLOW_UP_START = re.compile(r"^(那么|那|其中|它们|它|他们|这些|这个|该|此|还有|另外|同时|and |what about |how about )", re.I)
+
+
+def _words(section: str) -> tuple[str, ...]:
+    """One section of ``assistant/data/follow_up_words.tsv``, longest first (for alternations)."""
+    from index.datafiles import read_tsv
+
+    words = [w for sec, (w, _p) in read_tsv("assistant", "data/follow_up_words.tsv", 2) if sec == section]
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _alternation(section: str) -> str:
+    """The section's words as a regex alternation; an English word only as a whole word."""
+    return "|".join(re.escape(w) + (r"(?![a-z])" if w.isascii() else "") for w in _words(section))
+
+
+FOLLOW_UP_START = re.compile(rf"^(?:{_alternation('opener')})", re.I)
 _LEVEL = f"[{''.join(place_words('level'))}]"  # 吕梁 / 吕梁市: one place written with or without its level
-_FILLER = re.compile(r"[那么呢吗的情况？?。，,！!\s]|what about|how about", re.I)
+_FILLER = re.compile(rf"[？?。，,！!\s]|{_alternation('filler')}", re.I)
+_KIND_NOUN = re.compile(rf"(?:{_alternation('kind_word')})[\u4e00-\u9fffA-Za-z]{{0,2}}")
+_NOT_SUBJECT = re.compile(rf"{_alternation('not_subject')}|[？?，,。“”\s]")
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,7 @@ def is_follow_up(question: str, previous: str, terms: frozenset[str]) -> bool:
     if FOLLOW_UP_START.match(question.strip()):
         return True
     q = question.strip()
-    if len(q) <= 6 and q.endswith(("呢？", "呢?", "呢")):
+    if len(q) <= 6 and q.rstrip("？?").endswith(_words("tail")):
         return True
     has_own_subject = bool(find_places(q)) or any(t in q for t in terms)
     return not has_own_subject and bool(find_places(previous)) and len(q) <= 20
@@ -118,7 +135,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
         carried += [y + "年" for y in YEAR_RE.findall(previous)]
     # The previous question's subject words, minus places/terms already carried and question words.
     # The noun after 什么/哪些 names the kind of answer wanted (措施), not the subject: drop it.
-    rest = re.sub(r"(什么|哪些|哪几个?|多少|几)[\u4e00-\u9fffA-Za-z]{0,2}", " ", previous)
+    rest = _KIND_NOUN.sub(" ", previous)
     for p in _periods(previous):  # periods and years were handled above
         rest = rest.replace(p, " ")
     rest = YEAR_RE.sub(" ", rest)
@@ -126,7 +143,7 @@ def condense(question: str, history: list, terms: frozenset[str] = frozenset(), 
         rest = rest.replace(c.strip("“”"), " ")
     for p in places_before:
         rest = re.sub(f"{re.escape(p)}{_LEVEL}?", " ", rest)
-    rest = re.sub(r"多少|几个|几|哪些|哪几|什么|怎么|如何|是|有|了|的|吗|呢|跟|和|与|在|里|哪里|哪个|[？?，,。“”\s]", " ", rest)
+    rest = _NOT_SUBJECT.sub(" ", rest)
     carried += [w for w in rest.split() if len(w) >= 2 and w not in question][:4]
 
     # A follow-up saying no question word asks what the question before it asked (its kind).
