@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.query import answer_kind, follow_up_asks, has_question_word
 from assistant.query import find_places as _find_places
@@ -29,6 +30,7 @@ def _periods(text: str) -> list[str]:
 
 
 
+@lru_cache(maxsize=8)
 def _words(section: str) -> tuple[str, ...]:
     """One section of ``assistant/data/follow_up_words.tsv``, longest first (for alternations)."""
     from index.datafiles import read_tsv

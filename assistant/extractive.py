@@ -107,17 +107,19 @@ def gather(index: BulletinIndex, analysis: QueryAnalysis, retrieved: Retrieved, 
     (``FILL_DEPTH``), so a question naming 「9个重点产业项目」 still reads ``depth`` passages that
     can answer it."""
     hits = list(retrieved.hits if FILL_DEPTH else retrieved.hits[:depth])
-    annotations = index.annotations([h.chunk.id for h in hits])
-    _, everything = candidates(hits, annotations)
-    kept, ruled_out = [], []
-    for i, p in enumerate(everything):
-        if len(kept) == depth:
-            break
-        why = next((r for rule in passage_rules if (r := rule.passage(p))), "")
-        if why:
-            ruled_out.append(why)
-        else:
-            kept.append(i)
+    annotations: dict = {}
+    kept, ruled_out, read = [], [], 0
+    # Passages are read only as far as needed: the top ``depth`` first, then one more per passage ruled out.
+    while len(kept) < depth and read < len(hits):
+        batch = hits[read : read + depth - len(kept)]
+        annotations.update(index.annotations([h.chunk.id for h in batch]))
+        for i, p in enumerate(candidates(batch, annotations)[1], start=read):
+            why = next((r for rule in passage_rules if (r := rule.passage(p))), "")
+            if why:
+                ruled_out.append(why)
+            else:
+                kept.append(i)
+        read += len(batch)
     cands, passages = candidates([hits[i] for i in kept], annotations, positions=kept)
     vector = retrieved.query_vector
     if analysis.extra.get("context"):

@@ -124,14 +124,10 @@ def _words() -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
     return periods, years
 
 
-@lru_cache(maxsize=1)
-def _comparison_words() -> tuple[str, ...]:
-    return tuple(w for section, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if section == "comparison")
-
-
-@lru_cache(maxsize=1)
-def _dateline_words() -> tuple[str, ...]:
-    return tuple(w for section, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if section == "dateline")
+@lru_cache(maxsize=4)
+def _section_words(section: str) -> tuple[str, ...]:
+    """The words of one section of ``periods.tsv`` that are no period themselves ([comparison], [dateline])."""
+    return tuple(w for sec, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if sec == section)
 
 
 def is_dateline(text: str, end: int) -> bool:
@@ -141,7 +137,7 @@ def is_dateline(text: str, end: int) -> bool:
     >>> is_dateline("中新网7月28日电 今年上半年", 8), is_dateline("7月28日，全市签约", 5)
     (True, False)
     """
-    return any(text.startswith(w, end) for w in _dateline_words())
+    return any(text.startswith(w, end) for w in _section_words("dateline"))
 
 
 def is_base(text: str, start: int) -> bool:
@@ -151,7 +147,7 @@ def is_base(text: str, start: int) -> bool:
     >>> is_base("比上年同期增长39%", 1), is_base("较 2022年增长", 2), is_base("2023年产值比2022年", 0), is_base("2023年产值比2022年", 8)
     (True, True, False, True)
     """
-    words = _comparison_words()
+    words = _section_words("comparison")
     if not COMPARISON_BASE or not words:
         return False
     before = text[max(0, start - max(map(len, words)) - 2) : start].rstrip()  # a short window: no copy of a long text
