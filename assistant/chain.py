@@ -248,7 +248,7 @@ class BulletinAssistant:
             for p in draft.parts:
                 # Two sub-questions answered by one clause (「招引了几个项目，总投资多少」) quote it once.
                 if not any(p.text in q.text or q.text in p.text for q in parts):
-                    parts.append(Part(text=p.text, hit=position[retrieved.hits[p.hit].chunk.id]))
+                    parts.append(replace(p, hit=position[retrieved.hits[p.hit].chunk.id]))
         if all(p.hit < 0 for p in parts):
             return Draft(refused=True, reason=reasons[0] if reasons else ""), hits
         # As sure as its least sure answered part (what the refusal threshold is calibrated on).

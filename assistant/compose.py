@@ -44,7 +44,9 @@ def from_draft(turn: Turn, draft: Draft, passages: list[Hit]) -> Answer:
     citations = [Citation.from_hit(n, passages[hit]) for hit, n in order.items()]
     answer = verified(turn, cited.render(lambda hit: order[hit]) if cited.parts else "", citations)
     if notes:
-        answer.text = (answer.text.rstrip("。") + "；" if answer.text else "") + "；".join(notes) + "。"
+        # After a closing 「。[n]」 the notes start a sentence of their own; after 「…[n]。」 they go on it.
+        lead = answer.text if answer.text.endswith("]") else (answer.text.rstrip("。") + "；" if answer.text else "")
+        answer.text = lead + "；".join(notes) + "。"
     answer.confidence = draft.confidence
     return answer
 

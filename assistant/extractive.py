@@ -44,10 +44,27 @@ FILL_DEPTH = True
 _COL = {name: i for i, name in enumerate(FEATURES)}
 
 
+# Marks that close a sentence: a quote the source closes with one keeps it, and its [n] follows it.
+SENTENCE_CLOSE = "。！？!?"
+
+
 @dataclass(frozen=True)
 class Part:
     text: str
     hit: int  # index into the hits the draft was made from; -1: a note citing nothing
+    end: str = ""  # the mark closing the quote in its source when it ends a sentence there (「。」)
+
+    def render(self, marker: str, last: bool) -> str:
+        """The part in an answer: a quote of a whole sentence keeps its closing mark, with the
+        citation after it (as Chinese Wikipedia places its notes); a clause gets 「；」 or, last, 「。」
+        after its citation.
+
+        >>> Part("签约投资额24.07亿元", 0, "。").render("[1]", last=False), Part("开工项目10个", 0).render("[2]", last=True)
+        ('签约投资额24.07亿元。[1]', '开工项目10个[2]。')
+        """
+        if self.end:
+            return f"{self.text}{self.end}{marker}"
+        return f"{self.text}{marker}{'。' if last else '；'}"
 
 
 @dataclass
@@ -58,8 +75,13 @@ class Draft:
     confidence: float = 0.0
 
     def render(self, number: Callable[[int], int]) -> str:
-        """Text with [n] markers; ``number`` maps a hit index to its citation number."""
-        return "；".join(f"{p.text}[{number(p.hit)}]" if p.hit >= 0 else p.text for p in self.parts) + "。"
+        """Text with [n] markers; ``number`` maps a hit index to its citation number.
+
+        >>> Draft([Part("甲", 0, "。"), Part("乙", 1)]).render(lambda hit: hit + 1)
+        '甲。[1]乙[2]。'
+        """
+        last = len(self.parts) - 1
+        return "".join(p.render(f"[{number(p.hit)}]" if p.hit >= 0 else "", k == last) for k, p in enumerate(self.parts))
 
 
 @dataclass
@@ -143,7 +165,7 @@ def name_city_once(parts: list[Part]) -> list[Part]:
     for part in parts:
         lead = part.text.split("：", 1)[0] + "：" if "：" in part.text[:6] else ""
         if lead and any(p.text.startswith(lead) for p in out):
-            part = Part(text=part.text[len(lead):], hit=part.hit)
+            part = replace(part, text=part.text[len(lead):])
         out.append(part)
     return out
 
@@ -328,9 +350,11 @@ class ExtractiveAnswerer:
         c = ev.candidates[i]
         chunk = ev.passages[c.hit].hit.chunk
         text = _strip(text) if text is not None else self._quote(ev, i)
+        at = chunk.text.find(text) if text else -1
+        close = chunk.text[at + len(text) : at + len(text) + 1] if at >= 0 else ""
         if chunk.city and chunk.city not in text and chunk.city[:-1] not in text:
             text = f"{chunk.city}：{text}"
-        return Part(text=text, hit=ev.passages[c.hit].position)
+        return Part(text=text, hit=ev.passages[c.hit].position, end=close if close and close in SENTENCE_CLOSE else "")
 
     def _more(self, analysis: QueryAnalysis, ev: Evidence, ranked: list[int], parts: list[Part]) -> list[Part]:
         """Further clauses for questions with several answers: a list, or a second fact.
