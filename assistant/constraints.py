@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.candidates import Candidate, Passage
-from assistant.features import _place_ok, _unit_matches, metric_modifiers, names_edition, stated_times
+from assistant.features import _place_ok, _unit_matches, edition_asked, metric_modifiers
 from assistant.query import AskedPlace, QueryAnalysis, question_words
 from index.clauses import sentences
 from index.cleaning import fold_width
@@ -192,7 +192,13 @@ class FigureAsked:
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
         figures = [f for f in find_figures(text) if f.key not in self.analysis.question]
-        return None if _unit_matches(self.analysis, figures, sentence) else "未给出所问的数字"
+        if _unit_matches(self.analysis, figures, sentence):
+            return None
+        if self.analysis.grain == "ordinal":
+            # 「名列第几」 is answered by 「全美第五」: a place in an order, with or without a measure word.
+            stated = [m.group() for m in ORDINAL_ANY_RE.finditer(fold_width(text))]
+            return None if any(o not in self.analysis.question for o in stated) else "未给出所问的名次"
+        return "未给出所问的数字"
 
 
 @dataclass(frozen=True)
@@ -338,8 +344,13 @@ class TimeAsked:
     name: str = "time"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
-        stated = [s for s in stated_times(text, since=asks_since(self.question)) if s.text not in self.question
-                  and (s.year is not None or not s.bare_year)]
+        # A year naming an edition (「2010年法国网球公开赛后」) still dates what the clause tells,
+        # unless it is the edition of the asked thing itself (edition_asked).
+        since = asks_since(self.question)
+        chunk = p.hit.chunk.text
+        stated = [s for s in find_periods(text) if (since or not s.since) and s.text not in self.question
+                  and (s.year is not None or not s.bare_year)
+                  and not (s.bare_year and edition_asked(text, s.end, self.question))]
         if self.granularity == "day":
             stated = [s for s in stated if s.granularity == "day"]
         elif self.granularity == "month":
@@ -353,7 +364,7 @@ class TimeAsked:
         tagged = not self.granularity and any(
             tag == "TIME" and s < c.end and e > c.start and p.hit.chunk.text[s:e] not in self.question
             and _dated(p.hit.chunk.text[s:e])
-            and not (re.fullmatch(r"\d{4}年", p.hit.chunk.text[s:e]) and names_edition(p.hit.chunk.text, e))
+            and not (re.fullmatch(r"\d{4}年", chunk[s:e]) and edition_asked(chunk, e, self.question))
             and (not names_year or any(ch in p.hit.chunk.text[s:e] for ch in "月日号"))
             for s, e, tag in (p.annotation.entities if p.annotation else ()))
         return None if stated or tagged else "未给出日期"
@@ -380,6 +391,7 @@ def _dated(span: str) -> bool:
     return bool(re.search("[0-9０-９〇一二三四五六七八九十]", span))
 
 
+ORDINAL_ANY_RE = re.compile(r"第(?:[0-9]+|[零〇一二两三四五六七八九十百千]+)")
 YEAR_IN_QUESTION = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 ORDINAL_RE = re.compile(r"第([0-9]+|[零〇一二两三四五六七八九十百千]+)([^\d\s，。、；：“”()（）零〇一二两三四五六七八九十百千])")
 
@@ -438,7 +450,7 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
         if modifiers:
             candidate.append(MetricAsked(modifiers))
     if analysis.answer_kind == "time":
-        candidate.append(TimeAsked(analysis.question, analysis.time_granularity))
+        candidate.append(TimeAsked(analysis.question, analysis.grain))
     candidate += [PerUnit(u, (lexicon or Lexicon.empty()).tagged) for u in analysis.per]
     asked_ordinals = tuple(ordinals(analysis.question))
     if asked_ordinals and ORDINAL_CONSTRAINT:

@@ -494,6 +494,27 @@ def stated_times(text: str, since: bool = False) -> list:
     return [p for p in find_periods(text) if (since or not p.since) and not (p.bare_year and names_edition(text, p.end))]
 
 
+def edition_asked(text: str, end: int, question: str) -> bool:
+    """Does the year ending at ``end`` name an edition of what ``question`` asks about?  Then it is
+    part of the asked thing's name, no time stated about it: 「2022年世界互联网大会乌镇峰会举办情况」
+    does not say when 「乌镇峰会」 is held.  A year before other nouns dates its clause
+    (「2010年法国网球公开赛后，佩内塔首度跻身前十」 answers when she did).
+
+    >>> edition_asked("介绍2022年世界互联网大会乌镇峰会举办情况", 7, "乌镇峰会举办时间")
+    True
+    >>> edition_asked("佩内塔在2010年法国网球公开赛后首度跻身前十", 9, "佩内塔什么时候跻身前十？")
+    False
+    """
+    if not names_edition(text, end):
+        return False
+    words = []
+    for word, flag in Lexicon.empty().tagged(text[end : end + 16]):
+        if flag[:1] != "n":
+            break
+        words.append(word)
+    return any(len(w) >= 2 and w in question for w in words)
+
+
 def names_edition(text: str, end: int) -> bool:
     """Is the year ending at ``end`` followed by a noun it names an edition of (「2022年春运」)?  A
     noun of one character is no name (jieba tags the 经 of 「1992年经国务院批准」 a noun).

@@ -51,7 +51,9 @@ class QueryAnalysis:
     latin: tuple[str, ...] = ()  # Latin words of a Chinese question with no glossary entry (GDP)
     per: tuple[str, ...] = ()  # 「每亩…多少」: the figure must be stated per 亩
     english: bool = False
-    time_granularity: str = ""  # day | month | year when a time question names it (哪天, 几月, 哪一年)
+    # What the question word narrows its kind to: day | month | year for a time (哪天, 几月, 哪一年);
+    # ordinal for a number asked by 第几 (answered by 「第五」, not by an amount).
+    grain: str = ""
     carried_terms: tuple[str, ...] = ()  # a follow-up's subject terms carried from earlier turns (「那它…」)
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -378,5 +380,5 @@ def analyse(question: str, lexicon_terms: frozenset[str] | set[str] = frozenset(
         latin=latin,
         per=per_units(text) if kind == "number" else (),
         english=english,
-        time_granularity=grain,
+        grain=grain,
     )

@@ -47,6 +47,12 @@ def _modern_years_only() -> Iterator[None]:
     periods._pattern.cache_clear()
 
 
+def _names_edition(text: str, end: int) -> bool:
+    from assistant.features import names_edition
+
+    return names_edition(text, end)
+
+
 def _no_outline() -> contextlib.AbstractContextManager:
     return patched("assistant.chain.BulletinAssistant._outline_answer", lambda self, turn: None)
 
@@ -89,6 +95,13 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "no-fill-depth": ("passages ruled out by a passage-level constraint leave the answerer fewer than its depth to read",
                       lambda: patched("assistant.extractive.FILL_DEPTH", False), {}),
     "modern-years-only": ("a year is 1900–2099 only: 「1388年」「1941年」 are no periods", _modern_years_only, {}),
+    "edition-any-noun": ("a year before any noun names an edition and dates nothing (「1932年富兰克林…当选」), not only "
+                         "one of what the question asks about", lambda: patched("assistant.constraints.edition_asked",
+                                                                               lambda text, end, question: _names_edition(text, end)), {}),
+    "cite-before-mark": ("the [n] of a quoted sentence goes before its closing 「。」, which the quote drops",
+                         lambda: patched("assistant.extractive.SENTENCE_CLOSE", ""), {}),
+    "ordinal-as-amount": ("「第几」 asks an amount like 「多少」: 「全美第五」 does not answer 「名列第几」",
+                          lambda: patched("assistant.constraints.ORDINAL_ANY_RE", re.compile(r"(?!)")), {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
 }
