@@ -19,6 +19,7 @@ from assistant.features import _place_ok, _unit_matches, edition_asked, metric_m
 from assistant.query import AskedPlace, QueryAnalysis, question_words
 from index.clauses import sentences
 from index.cleaning import fold_width
+from index.figure_table import is_rank
 from index.figures import cn_number, find_figures, supported
 from index.lexicon import Lexicon
 from index.periods import Period, find_periods
@@ -41,6 +42,8 @@ METRIC_CONSTRAINT = True
 # The question-clause constraint (Asking), likewise, and the ordinal one (OrdinalAsked).
 ASKING_CONSTRAINT = True
 ORDINAL_CONSTRAINT = True
+# 「第几」 is answered by a rank (第五, 位列22名), not by an amount (ablation: ordinal-as-amount).
+ORDINAL_ANSWERS = True
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -191,14 +194,15 @@ class FigureAsked:
     name: str = "figure"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
-        figures = [f for f in find_figures(text) if f.key not in self.analysis.question]
-        if _unit_matches(self.analysis, figures, sentence):
-            return None
-        if self.analysis.grain == "ordinal":
-            # 「名列第几」 is answered by 「全美第五」: a place in an order, with or without a measure word.
-            stated = [m.group() for m in ORDINAL_ANY_RE.finditer(fold_width(text))]
+        if self.analysis.grain == "ordinal" and ORDINAL_ANSWERS:
+            # 「名列第几」 is answered by a place in an order (「全美第五」, with or without a measure
+            # word), not by an amount (「学生1000余名」).
+            folded = fold_width(text)
+            stated = [m.group() for m in ORDINAL_ANY_RE.finditer(folded)]
+            stated += [f.text for f in find_figures(folded) if is_rank(folded, f)]  # 「位列22名」
             return None if any(o not in self.analysis.question for o in stated) else "未给出所问的名次"
-        return "未给出所问的数字"
+        figures = [f for f in find_figures(text) if f.key not in self.analysis.question]
+        return None if _unit_matches(self.analysis, figures, sentence) else "未给出所问的数字"
 
 
 @dataclass(frozen=True)

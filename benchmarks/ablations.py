@@ -100,8 +100,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                                                                                lambda text, end, question: _names_edition(text, end)), {}),
     "cite-before-mark": ("the [n] of a quoted sentence goes before its closing 「。」, which the quote drops",
                          lambda: patched("assistant.extractive.SENTENCE_CLOSE", ""), {}),
-    "ordinal-as-amount": ("「第几」 asks an amount like 「多少」: 「全美第五」 does not answer 「名列第几」",
-                          lambda: patched("assistant.constraints.ORDINAL_ANY_RE", re.compile(r"(?!)")), {}),
+    "ordinal-as-amount": ("「第几」 asks an amount like 「多少」: 「全美第五」 does not answer 「名列第几」, 「学生1000余名」 does",
+                          lambda: patched("assistant.constraints.ORDINAL_ANSWERS", False), {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
 }

@@ -28,7 +28,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/13"
+FIGURE_EXTRACTOR = "figures/14"
 
 _SENTENCE_END = "。！？!?；;\n"
 _PERIOD_SCOPE_END = "。！？!?\n"
@@ -87,6 +87,22 @@ def _words() -> _Words:
                   frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
                   longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
                   frozenset(by["rank_verb"]), frozenset(by["nation_subject"]))
+
+
+def is_rank(text: str, f: Figure) -> bool:
+    """Is figure ``f`` of ``text`` a rank: 「第5位」「前100名」, a 名/位 right after 居/列 (「位列22名」) or in
+    brackets (「（21位）」)?
+
+    >>> [is_rank(t, find_figures(t)[0]) for t in ("位列22名", "排名第5位", "（21位）", "学生1000余名")]
+    [True, True, True, False]
+    """
+    w = _words()
+    if f.ordinal:
+        return True
+    if f.unit not in w.rank_units:
+        return False
+    before, after = text[max(f.start - 1, 0) : f.start], text[f.end : f.end + 1]
+    return before in w.rank_markers or before in w.rank_verbs or (before in "（(" and after in "）)")
 
 
 def _tabled(f: Figure, text: str = "") -> bool:

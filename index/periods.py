@@ -23,6 +23,13 @@ DATA_FILE = "data/periods.tsv"
 # A year is four digits before 年, from 1000 to 2999: reports cite history too (「1388年」「1941年」),
 # not only the 1900s and 2000s (ablation: modern-years-only).
 YEAR = r"[12]\d{3}"
+# Dates written in Chinese numerals (二〇二三年七月十一日, 七月初十, 十月廿一): a year of four digits
+# 〇-九, a month 一 to 十二, a day 一 to 卅一 (the traditional 初/廿/卅 too).  A day with no 日 counts
+# only where it cannot be a count: after 初/廿/卅, or right before punctuation.
+YEAR_CN = r"[一二][〇零一二三四五六七八九]{3}"
+MONTH_CN = r"十[一二]?|[一二三四五六七八九]"
+DAY_CN = r"初(?:十|[一二三四五六七八九])|[二三]十[一二三四五六七八九]?|廿[一二三四五六七八九]?|卅一?|十[一二三四五六七八九]?|[一二三四五六七八九]"
+_CN_DIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
 # A day inside an asked span is when, within it, not another period (benchmarks/ablations.py
 # switches it off to measure it).
 DAY_WITHIN_SPAN = True
@@ -162,11 +169,34 @@ def _pattern() -> re.Pattern[str]:
     dash = r"\s*(?:至|到|-|—|–|~|－)\s*"
     return re.compile(
         rf"(?P<until>截至|截止到?|到)?\s*"
-        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?P<edge>底|末|初)?(?!代)|(?P<rel>{rel}))?\s*"
+        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?P<edge>底|末|初)?(?!代)|(?<![〇零一二三四五六七八九十])(?P<yc>{YEAR_CN})年|(?P<rel>{rel}))?\s*"
         rf"(?:(?P<word>{word})|(?P<m1>1[0-2]|0?[1-9]){dash}(?P<m2>1[0-2]|0?[1-9])\s*月份?"
-        rf"|(?P<m>1[0-2]|0?[1-9])\s*月份?(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号])?)?"
+        rf"|(?P<m>1[0-2]|0?[1-9])\s*月份?(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号])?"
+        rf"|(?<![〇零一二三四五六七八九十百千万几])(?P<mc>{MONTH_CN})月(?:(?P<dc>{DAY_CN})(?P<dmark>[日号])?)?)?"
         rf"(?P<since>以来|至今)?"
     )
+
+
+def _cn_year(digits: str) -> int:
+    """「二〇二三」 → 2023 (digit by digit).
+
+    >>> _cn_year("二〇二三"), _cn_year("一九九六")
+    (2023, 1996)
+    """
+    return int("".join(str(_CN_DIGIT[c]) for c in digits))
+
+
+def _cn_day(text: str) -> int:
+    """A month or day in Chinese numerals, the traditional 初/廿/卅 included.
+
+    >>> [_cn_day(t) for t in ("初十", "十一", "廿一", "二十三", "卅一", "七", "十")]
+    [10, 11, 21, 23, 31, 7, 10]
+    """
+    text = text.removeprefix("初").replace("廿", "二十").replace("卅", "三十")
+    if "十" not in text:
+        return _CN_DIGIT[text]
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGIT[tens] if tens else 1) * 10 + (_CN_DIGIT[ones] if ones else 0)
 
 
 def find_periods(text: str, bases: bool = False) -> list[Period]:
@@ -184,8 +214,15 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
     folded = fold_width(text)
     out: list[Period] = []
     for m in _pattern().finditer(folded):
-        year = int(m.group("y")) if m.group("y") else None
+        year = int(m.group("y")) if m.group("y") else _cn_year(m.group("yc")) if m.group("yc") else None
         offset = years.get(m.group("rel") or "")
+        day = int(m.group("d")) if m.group("d") else None
+        b = m.end()
+        if m.group("dc"):
+            day = _cn_day(m.group("dc"))
+            after = folded[m.end("dc") : m.end("dc") + 1]
+            if not m.group("dmark") and m.group("dc")[0] not in "初廿卅" and after and after not in "，,。；;、：:！？!? \n":
+                day, b = None, m.start("dc")  # 「七月十五个项目」: a count, not the 15th
         if m.group("word"):
             first, last = periods[m.group("word")]
         elif m.group("m1"):
@@ -194,14 +231,17 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
                 continue
         elif m.group("m"):
             first = last = int(m.group("m"))
+        elif m.group("mc"):
+            first = last = _cn_day(m.group("mc"))
         elif m.group("edge"):
             first = last = 1 if m.group("edge") == "初" else 12
         elif year is not None or offset is not None:
             first, last = 1, 12
         else:
             continue
-        a = min(m.start(g) for g in ("y", "rel", "word", "m1", "m") if m.group(g))
-        b = m.end()
+        a = min(m.start(g) for g in ("y", "yc", "rel", "word", "m1", "m", "mc") if m.group(g))
+        if m.group("since") and b < m.end():
+            b = m.end()
         if not bases and is_base(folded, a):
             continue  # 「比上年同期增长39%」 reports the change, no figure of 上年
         out.append(
@@ -213,10 +253,10 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
                 last_month=last,
                 year=year,
                 year_offset=offset,
-                day=int(m.group("d")) if m.group("d") else None,
+                day=day,
                 since=bool(m.group("since")),
                 until=bool(m.group("until")) and m.group("until").startswith("截"),
-                bare_year=not (m.group("word") or m.group("m1") or m.group("m") or m.group("edge")),
+                bare_year=not (m.group("word") or m.group("m1") or m.group("m") or m.group("mc") or m.group("edge")),
             )
         )
     return out

@@ -408,3 +408,25 @@ def test_a_time_question_naming_its_year_wants_a_finer_time() -> None:
     hits = hits_of("2023年中关村论坛开幕时间即将公布。", "论坛将于5月25日开幕。")
     draft = answer("2023中关村论坛开幕时间", hits)
     assert not draft.refused and "5月25日" in draft.parts[0].text
+
+
+def test_a_year_naming_another_edition_dates_its_clause_but_not_the_asked_one() -> None:
+    hits = hits_of("佩内塔在2010年法国网球公开赛后首度跻身单打世界排名前十。", "她生于布林迪西，2000年转为职业选手。")
+    draft = answer("佩内塔什么时候跻身单打世界排名前十？", hits, refuse_below=0.0)
+    assert not draft.refused and "2010年法国网球公开赛后" in draft.parts[0].text
+    # 「2022年…乌镇峰会举办情况」 names the asked summit's edition: it says nothing of when it is held.
+    hits = hits_of("会上介绍了2022年世界互联网大会乌镇峰会举办情况和取得的成果。")
+    assert answer("乌镇峰会举办时间", hits, refuse_below=0.0).refused
+
+
+def test_an_ordinal_question_is_answered_by_an_ordinal_without_a_measure_word() -> None:
+    hits = hits_of("南加大音乐学院在滚石杂志排行全美第五。", "南加大音乐学院创办于1884年，有学生1000余名。")
+    draft = answer("南加大音乐学院在滚石杂志排名中名列第几？", hits, refuse_below=0.0)
+    assert not draft.refused and "第五" in draft.parts[0].text
+    assert answer("南加大音乐学院名列第几？", hits_of("南加大音乐学院排名靠前。"), refuse_below=0.0).refused
+
+
+def test_a_quoted_sentence_keeps_its_closing_mark_and_cites_after_it() -> None:
+    hits = hits_of("第二届比赛于2009年9月27日-10月9日举行。比赛共有12名棋手参加。")
+    draft = answer("第二届比赛什么时候举行的？", hits, refuse_below=0.0)
+    assert draft.render(lambda hit: hit + 1) == "第二届比赛于2009年9月27日-10月9日举行。[1]"

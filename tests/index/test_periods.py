@@ -47,3 +47,22 @@ def test_a_year_of_history_is_a_year_but_a_longer_number_is_none() -> None:
     assert [(p.text, p.year) for p in find_periods("1388年元天元帝被杀害，1941年5月中条山战役")] == [
         ("1388年", 1388), ("1941年5月", 1941)]
     assert find_periods("距今21000年，有1500家企业") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "month", "day"),
+    [
+        ("二〇二三年七月十一日，项目开工", 2023, 7, 11),
+        ("七月初十，平安自真定趁虚攻北平", None, 7, 10),
+        ("十月廿一，入松亭关。", None, 10, 21),
+        ("七月十一，攻破居庸关；", None, 7, 11),
+        ("去年十二月，签约项目", None, 12, None),
+    ],
+)
+def test_dates_in_chinese_numerals(text: str, year: int | None, month: int, day: int | None) -> None:
+    p = find_periods(text)[0]
+    assert (p.year, p.first_month, p.day) == (year, month, day)
+
+
+def test_a_chinese_number_after_a_month_is_a_day_only_where_it_cannot_be_a_count() -> None:
+    assert [(p.text, p.day) for p in find_periods("七月十五个项目开工，三个月后投产")] == [("七月", None)]
