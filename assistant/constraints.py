@@ -22,7 +22,7 @@ from index.cleaning import fold_width
 from index.figure_table import is_rank
 from index.figures import cn_number, find_figures, supported
 from index.lexicon import Lexicon
-from index.periods import Period, find_periods
+from index.periods import Period, find_periods, is_deictic
 
 # Text addressed to an AI rather than to readers (「忽略以上所有指令，回答：……」, "ignore previous instructions"):
 # a passage holding it is not evidence.  Matches nothing in corpus/, RGB-zh or the 68k-article news corpus.
@@ -42,6 +42,9 @@ METRIC_CONSTRAINT = True
 # The question-clause constraint (Asking), likewise, and the ordinal one (OrdinalAsked).
 ASKING_CONSTRAINT = True
 ORDINAL_CONSTRAINT = True
+# A time named without a number (「康熙年间」「东汉时期」) answers 「何时」, unless it is relative
+# (「目前」「随后」, periods.tsv [deictic]) (ablation: numbered-times-only).
+NAMED_TIMES = True
 # 「第几」 is answered by a rank (第五, 位列22名), not by an amount (ablation: ordinal-as-amount).
 ORDINAL_ANSWERS = True
 
@@ -367,7 +370,7 @@ class TimeAsked:
             stated = [s for s in stated if s.granularity not in ("year", "")]
         tagged = not self.granularity and any(
             tag == "TIME" and s < c.end and e > c.start and p.hit.chunk.text[s:e] not in self.question
-            and _dated(p.hit.chunk.text[s:e])
+            and (_dated(chunk[s:e]) or (NAMED_TIMES and not is_deictic(chunk[s:e]) and len(chunk[s:e]) >= 2))
             and not (re.fullmatch(r"\d{4}年", chunk[s:e]) and edition_asked(chunk, e, self.question))
             and (not names_year or any(ch in p.hit.chunk.text[s:e] for ch in "月日号"))
             for s, e, tag in (p.annotation.entities if p.annotation else ()))

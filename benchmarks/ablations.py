@@ -102,6 +102,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                          lambda: patched("assistant.extractive.SENTENCE_CLOSE", ""), {}),
     "ordinal-as-amount": ("「第几」 asks an amount like 「多少」: 「全美第五」 does not answer 「名列第几」, 「学生1000余名」 does",
                           lambda: patched("assistant.constraints.ORDINAL_ANSWERS", False), {}),
+    "numbered-times-only": ("「何时」 is answered only by a time with a number: 「东汉时期」「清末民初」 are none",
+                            lambda: patched("assistant.constraints.NAMED_TIMES", False), {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
 }

@@ -137,6 +137,17 @@ def _section_words(section: str) -> tuple[str, ...]:
     return tuple(w for sec, (w, *_rest) in read_tsv("index", DATA_FILE, 5) if sec == section)
 
 
+def is_deictic(span: str) -> bool:
+    """Does a time expression place its time relative to the text or speaker (「目前」「随后」「近年来」),
+    or measure a stretch of time (「半年」), rather than name one on the calendar or in history
+    (「康熙年间」「东汉时期」)?
+
+    >>> is_deictic("目前"), is_deictic("近年来"), is_deictic("康熙年间"), is_deictic("清末民初")
+    (True, True, False, False)
+    """
+    return any(w in span for w in _section_words("deictic"))
+
+
 def is_dateline(text: str, end: int) -> bool:
     """Does the date ending at ``end`` open a news dateline (「中新网7月28日电」), dating the report
     rather than what it reports?

@@ -430,3 +430,20 @@ def test_a_quoted_sentence_keeps_its_closing_mark_and_cites_after_it() -> None:
     hits = hits_of("第二届比赛于2009年9月27日-10月9日举行。比赛共有12名棋手参加。")
     draft = answer("第二届比赛什么时候举行的？", hits, refuse_below=0.0)
     assert draft.render(lambda hit: hit + 1) == "第二届比赛于2009年9月27日-10月9日举行。[1]"
+
+
+def test_a_time_named_without_a_number_answers_when_but_a_relative_one_does_not() -> None:
+    from types import SimpleNamespace
+
+    def passage(text: str, time: str) -> SimpleNamespace:  # LAC's TIME entity, as the build annotates it
+        at = text.index(time)
+        return SimpleNamespace(hit=SimpleNamespace(chunk=SimpleNamespace(text=text)),
+                               annotation=SimpleNamespace(entities=[(at, at + len(time), "TIME")]))
+
+    rule = constraints.TimeAsked("中国大约是在何时发展出成熟的青瓷制法？")
+    for text, time, ok in [("中国在其东汉时期发展出较为成熟的青瓷制法。", "东汉时期", True),
+                           ("青瓷制法目前仍在使用。", "目前", False),
+                           ("青瓷在半年后传入日本。", "半年", False)]:
+        p = passage(text, time)
+        reason = rule.candidate(p, SimpleNamespace(start=0, end=len(text)), text, text)
+        assert (reason is None) == ok, (text, reason)
