@@ -84,7 +84,7 @@ def _swap_place(previous: str, old: tuple[str, ...], new: str) -> str:
     for place in old:
         # The new place is written like the old one: with its 市 when the old had one, without when not.
         suffix = place[-1] if place[-1] in place_words("level") else ""
-        bare = new[:-1] if new[-1:] in "市省" and new[:-1] in names else new
+        bare = new[:-1] if new[-1:] in place_words("level") and new[:-1] in names else new
         written = bare + suffix if suffix and bare + suffix in names else bare if not suffix else new
         out = out.replace(place, written)
     return out
