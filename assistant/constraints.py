@@ -369,10 +369,10 @@ class TimeAsked:
             # 「2023中关村论坛开幕时间」 names the year: the answer is a finer time (a month, a day).
             stated = [s for s in stated if s.granularity not in ("year", "")]
         tagged = not self.granularity and any(
-            tag == "TIME" and s < c.end and e > c.start and p.hit.chunk.text[s:e] not in self.question
+            tag == "TIME" and s < c.end and e > c.start and chunk[s:e] not in self.question
             and (_dated(chunk[s:e]) or (NAMED_TIMES and not is_deictic(chunk[s:e]) and len(chunk[s:e]) >= 2))
             and not (re.fullmatch(r"\d{4}年", chunk[s:e]) and edition_asked(chunk, e, self.question))
-            and (not names_year or any(ch in p.hit.chunk.text[s:e] for ch in "月日号"))
+            and (not names_year or any(ch in chunk[s:e] for ch in "月日号"))
             for s, e, tag in (p.annotation.entities if p.annotation else ()))
         return None if stated or tagged else "未给出日期"
 
@@ -398,9 +398,10 @@ def _dated(span: str) -> bool:
     return bool(re.search("[0-9０-９〇一二三四五六七八九十]", span))
 
 
-ORDINAL_ANY_RE = re.compile(r"第(?:[0-9]+|[零〇一二两三四五六七八九十百千]+)")
 YEAR_IN_QUESTION = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-ORDINAL_RE = re.compile(r"第([0-9]+|[零〇一二两三四五六七八九十百千]+)([^\d\s，。、；：“”()（）零〇一二两三四五六七八九十百千])")
+_ORDINAL_NUMBER = r"第([0-9]+|[零〇一二两三四五六七八九十百千]+)"
+ORDINAL_ANY_RE = re.compile(_ORDINAL_NUMBER)  # 「全美第五」: with or without a measure word after it
+ORDINAL_RE = re.compile(_ORDINAL_NUMBER + r"([^\d\s，。、；：“”()（）零〇一二两三四五六七八九十百千])")
 
 
 def ordinals(text: str) -> list[tuple[int, str]]:
