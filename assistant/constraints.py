@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.candidates import Candidate, Passage
-from assistant.features import _place_ok, _unit_matches, edition_asked, metric_modifiers
+from assistant.features import _place_ok, _unit_matches, edition_asked, metric_modifiers, names_in
 from assistant.query import AskedPlace, QueryAnalysis, question_words
 from index.clauses import sentences
 from index.cleaning import fold_width
@@ -232,6 +232,27 @@ def _demonstratives() -> tuple[str, ...]:
     return tuple(w for section, (w, _p) in read_tsv("index", "data/metric_words.tsv", 2) if section == "demonstrative")
 
 
+@lru_cache(maxsize=1)
+def _pronouns() -> frozenset[str]:
+    from index.datafiles import read_tsv
+
+    return frozenset(w for section, (w, _p) in read_tsv("index", "data/metric_words.tsv", 2) if section == "pronoun")
+
+
+def back_words(text: str) -> frozenset[str]:
+    """The words of ``text`` that refer back to someone named before it: demonstratives
+    (``refers_back``: 「该公司」) and personal pronouns (「他提出…」).
+
+    >>> sorted(back_words("与该公司签订协议")), sorted(back_words("他提出建立国际联盟")), sorted(back_words("王某提出建立国际联盟"))
+    (['该'], ['他'], [])
+    """
+    pronouns, demonstratives = _pronouns(), _demonstratives()
+    if not any(w[0] in text for w in (*pronouns, *demonstratives)):
+        return frozenset()  # most sentences: no tagging needed
+    return frozenset(w for w, f in Lexicon.empty().tagged(text)
+                     if (w in pronouns and f[:1] == "r") or w in demonstratives or (w[:1] in demonstratives and f[:1] == "r"))
+
+
 def refers_back(text: str) -> bool:
     """Does ``text`` point back with a demonstrative before a noun (「该项目」「此次」), so that
     what it is about was named before it?
@@ -355,9 +376,11 @@ class TimeAsked:
         # unless it is the edition of the asked thing itself (edition_asked).
         since = asks_since(self.question)
         chunk = p.hit.chunk.text
+        entities = p.annotation.entities if p.annotation else ()
+        names = names_in(entities, c.start)
         stated = [s for s in find_periods(text) if (since or not s.since) and s.text not in self.question
                   and (s.year is not None or not s.bare_year)
-                  and not (s.bare_year and edition_asked(text, s.end, self.question))]
+                  and not (s.bare_year and edition_asked(text, s.end, self.question, names))]
         if self.granularity == "day":
             stated = [s for s in stated if s.granularity == "day"]
         elif self.granularity == "month":
@@ -371,9 +394,9 @@ class TimeAsked:
         tagged = not self.granularity and any(
             tag == "TIME" and s < c.end and e > c.start and chunk[s:e] not in self.question
             and (_dated(chunk[s:e]) or (NAMED_TIMES and not is_deictic(chunk[s:e]) and len(chunk[s:e]) >= 2))
-            and not (re.fullmatch(r"\d{4}年", chunk[s:e]) and edition_asked(chunk, e, self.question))
+            and not (re.fullmatch(r"\d{4}年", chunk[s:e]) and edition_asked(chunk, e, self.question, names_in(entities)))
             and (not names_year or any(ch in chunk[s:e] for ch in "月日号"))
-            for s, e, tag in (p.annotation.entities if p.annotation else ()))
+            for s, e, tag in entities)
         return None if stated or tagged else "未给出日期"
 
 

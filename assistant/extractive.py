@@ -10,7 +10,7 @@ the dev sets) the answer is a refusal that still shows the nearest passages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -25,12 +25,14 @@ from assistant.features import (
     compute,
     keywords,
     metric_words,
+    names_in,
     own_text,
     stated_times,
 )
 from assistant.query import QueryAnalysis
 from assistant.retrieval import Retrieved
 from assistant.selector import Selector
+from index.clauses import sentences
 from index.figures import bound, find_figures, refines
 from index.store import BulletinIndex
 
@@ -231,22 +233,40 @@ def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole
     return _strip(chunk.text[start:end][: MAX_PART_CHARS + 40])
 
 
-def fuller_date_first(ev: Evidence, ranked: list[int], depth: int = 12) -> list[int]:
+def fuller_date_first(ev: Evidence, ranked: list[int], question: str, depth: int = 12) -> list[int]:
     """When the best clause dates its answer partly (「将于9月1日起施行」「于2022年11月发布」) and
     another of the best ``depth`` clauses states the same date more fully (「将于2022年9月1日实施」
     「在2022年11月30日发布」), that fuller statement of the same answer is quoted first."""
+    def times(i: int) -> list:
+        c = ev.candidates[i]
+        annotation = ev.passages[c.hit].annotation
+        return stated_times(ev.text(i), question, names=names_in(annotation.entities if annotation else (), c.start))
+
     best = ranked[0]
-    dates = [d for d in (_date_of(t) for t in stated_times(ev.text(best))) if d]
+    dates = [d for d in (_date_of(t) for t in times(best)) if d]
     if not dates or any(None not in d for d in dates):
         return ranked
     for i in ranked[1:depth]:
-        if any(_extends(d2, d) for d2 in (_date_of(t) for t in stated_times(ev.text(i))) if d2 for d in dates):
+        if any(_extends(d2, d) for d2 in (_date_of(t) for t in times(i)) if d2 for d in dates):
             return [i] + [j for j in ranked if j != i]
     return ranked
 
 
 # The precise figure first (ablation: no-precise-figure).
 PRECISE_FIGURE = True
+# A 谁 / 哪家 answer whose quote points back and names nobody also quotes the sentence before it
+# (ablation: who-quote-alone).
+ANTECEDENT = True
+ANTECEDENT_SENTENCES = 2
+WHO_KINDS = ("person", "org")
+WHO_TAGS = frozenset({"PER", "ORG"})
+
+
+def _names_who(p: Passage, start: int, end: int, question: str) -> bool:
+    """Does ``p``'s text between ``start`` and ``end`` name a person or body (LAC) the question does not?"""
+    text = p.hit.chunk.text
+    return any(tag in WHO_TAGS and s < end and e > start and text[s:e] not in question
+               for s, e, tag in (p.annotation.entities if p.annotation else ()))
 
 
 def precise_figure_first(ev: Evidence, ranked: list[int], analysis: QueryAnalysis, depth: int = 12) -> list[int]:
@@ -332,7 +352,7 @@ class ExtractiveAnswerer:
         if confidence < self.refuse_below:
             return Draft(refused=True, reason="相关段落与问题不够吻合", confidence=round(confidence, 4))
         if analysis.answer_kind == "time":
-            ranked = fuller_date_first(ev, ranked)
+            ranked = fuller_date_first(ev, ranked, analysis.question)
         if analysis.answer_kind == "number":
             ranked = precise_figure_first(ev, ranked, analysis)
         best = ranked[0]
@@ -340,8 +360,51 @@ class ExtractiveAnswerer:
             parts = self._measures(ev, ranked)
         else:
             parts = [self._part(ev, best, self._quote(ev, best, whole=analysis.list_intent))]
+            if ANTECEDENT and analysis.answer_kind in WHO_KINDS and (before := self._antecedent(analysis, ev, best)):
+                parts.insert(0, before)
             parts += self._more(analysis, ev, ranked, parts)
         return Draft(parts=name_city_once(parts), confidence=round(confidence, 4))
+
+    def _antecedent(self, analysis: QueryAnalysis, ev: Evidence, i: int) -> Part | None:
+        """「…是谁提出的」 answered by 「他提出建立国际联盟…」, or 「哪家企业」 by 「与该公司签订协议」: the
+        quote points back and names nobody, so the sentence it points back to, which names who, is
+        quoted first.  Up to ``ANTECEDENT_SENTENCES`` sentences back, over ones that point back with
+        the same word (「近两年来，该公司业务量激增…」), into the article's previous passage if it was
+        retrieved."""
+        c = ev.candidates[i]
+        p = ev.passages[c.hit]
+        text = p.hit.chunk.text
+        back = constraints.back_words(text[c.sent_start : c.sent_end])
+        if not back or _names_who(p, c.sent_start, c.sent_end, analysis.question):
+            return None
+        for where, start, end in self._sentences_before(ev, p, c.sent_start):
+            sentence = where.hit.chunk.text[start:end]
+            if back & constraints.back_words(sentence):
+                continue  # 「他…」 again: who is named further back
+            if not _names_who(where, start, end, analysis.question):
+                return None
+            close = sentence.rstrip()[-1:]
+            return Part(text=_strip(sentence), hit=where.position, end=close if close in SENTENCE_CLOSE else "")
+        return None
+
+    def _sentences_before(self, ev: Evidence, p: Passage, start: int) -> Iterator[tuple[Passage, int, int]]:
+        """The sentences before offset ``start`` of ``p``, nearest first, at most ``ANTECEDENT_SENTENCES``,
+        going on into the article's previous passage when it is among ``ev``'s passages."""
+        left = ANTECEDENT_SENTENCES
+        while True:
+            for s in reversed([s for s in sentences(p.hit.chunk.text) if s.end <= start]):
+                if not left:
+                    return
+                left -= 1
+                yield p, s.start, s.end
+            if not left:
+                return
+            article = self.index.article(p.hit.chunk.id)
+            at = next((k for k, other in enumerate(article) if other.id == p.hit.chunk.id), 0)
+            previous = next((q for q in ev.passages if at and q.hit.chunk.id == article[at - 1].id), None)
+            if previous is None:
+                return  # the first passage, or one not retrieved: nothing to cite it by
+            p, start = previous, len(previous.hit.chunk.text)
 
     def _quote(self, ev: Evidence, i: int, whole: bool = False) -> str:
         return quote(ev.candidates, ev.passages, i, whole)

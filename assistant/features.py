@@ -481,37 +481,61 @@ TYPED_SUPPORT_TAGS = {"person": frozenset({"PER", "ORG"}), "place": frozenset({"
                       "org": frozenset({"ORG", "nz", "nw"}), "time": frozenset({"TIME"}), "number": frozenset()}
 
 
-def stated_times(text: str, since: bool = False) -> list:
+def stated_times(text: str, question: str, since: bool = False, names: Sequence[tuple[int, int, str]] = ()) -> list:
     """The periods ``text`` states as times: not 「…以来」 (unless ``since``: the question asks when
-    something started), and not a year naming an edition of what follows it
-    (「2022年世界互联网大会乌镇峰会」「2022年春运」: a noun right after the bare year).
+    something started), and not a year naming an edition of what ``question`` asks about
+    (``edition_asked``, with ``names`` as there), as the time constraint reads them.
 
-    >>> [p.text for p in stated_times("2022年世界互联网大会乌镇峰会将于11月9日举行，于2022年发布")]
-    ['11月9日', '2022年']
-    >>> [p.text for p in stated_times("重点抓好2022年以来签约项目")], [p.text for p in stated_times("2022年以来", since=True)]
+    >>> t = "2022年世界互联网大会乌镇峰会将于11月9日举行，于2022年发布"
+    >>> [p.text for p in stated_times(t, "乌镇峰会何时举行？")], [p.text for p in stated_times(t, "何时发布？")]
+    (['11月9日', '2022年'], ['2022年', '11月9日', '2022年'])
+    >>> [p.text for p in stated_times("重点抓好2022年以来签约项目", "")], [p.text for p in stated_times("2022年以来", "", since=True)]
     ([], ['2022年以来'])
     """
-    return [p for p in find_periods(text) if (since or not p.since) and not (p.bare_year and names_edition(text, p.end))]
+    return [p for p in find_periods(text)
+            if (since or not p.since) and not (p.bare_year and edition_asked(text, p.end, question, names))]
 
 
-def edition_asked(text: str, end: int, question: str) -> bool:
+NAME_TAGS = frozenset({"PER", "LOC"})
+# A year before a person or a place names no edition of it (ablation: editions-of-people).
+NAMES_END_EDITIONS = True
+
+
+def names_in(entities, start: int = 0) -> list[tuple[int, int, str]]:
+    """The people and places among a passage's LAC ``entities`` (``(start, end, tag)`` in the
+    passage), shifted to a piece of it that begins at ``start``: for ``edition_asked``."""
+    return [(s - start, e - start, tag) for s, e, tag in entities if tag in NAME_TAGS]
+
+
+def edition_asked(text: str, end: int, question: str, names: Sequence[tuple[int, int, str]] = ()) -> bool:
     """Does the year ending at ``end`` name an edition of what ``question`` asks about?  Then it is
     part of the asked thing's name, no time stated about it: 「2022年世界互联网大会乌镇峰会举办情况」
     does not say when 「乌镇峰会」 is held.  A year before other nouns dates its clause
-    (「2010年法国网球公开赛后，佩内塔首度跻身前十」 answers when she did).
+    (「2010年法国网球公开赛后，佩内塔首度跻身前十」 answers when she did).  People have no editions:
+    the asked thing's name ends before a person (jieba's nr, or a PER of ``names``, the people and
+    places a tagger found in ``text``: ``names_in``), and a place right after the year is where
+    something happened then (「1258年高丽…」), while inside the name it is part of it (「…乌镇峰会」).
 
     >>> edition_asked("介绍2022年世界互联网大会乌镇峰会举办情况", 7, "乌镇峰会举办时间")
     True
     >>> edition_asked("佩内塔在2010年法国网球公开赛后首度跻身前十", 9, "佩内塔什么时候跻身前十？")
     False
+    >>> t, q = "1932年富兰克林·德拉诺·罗斯福当选为总统", "富兰克林·德拉诺·罗斯福在哪一年当选美国总统?"
+    >>> edition_asked(t, 5, q), edition_asked(t, 5, q, names=[(5, 17, "PER")])
+    (True, False)
+    >>> edition_asked("1284年元世祖再派镇南王", 5, "元世祖在哪一年南征占城?")
+    False
     """
     if not names_edition(text, end):
         return False
     words = []
+    at = end
     for word, flag in Lexicon.empty().tagged(text[end : end + 16]):
-        if flag[:1] != "n":
+        named = [tag for s, e, tag in names if s < at + len(word) and at < e]
+        if flag[:1] != "n" or (NAMES_END_EDITIONS and (flag.startswith("nr") or "PER" in named or (named and not words))):
             break
         words.append(word)
+        at += len(word)
     return any(len(w) >= 2 and w in question for w in words)
 
 
@@ -553,7 +577,7 @@ def support_things(ctx: FeatureContext, text: str, entities, start: int, end: in
     elif a.answer_kind == "number":
         things |= {f.text for f in figures if _unit_matches(a, [f])}
     elif a.answer_kind == "time":
-        things |= {p.text for p in stated_times(clause)}
+        things |= {p.text for p in stated_times(clause, a.question, names=names_in(entities, start))}
     return {t for t in things if len(t) >= 2 and t not in asked}
 
 

@@ -36,6 +36,20 @@ def patched(target: str, value) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _no_era_years() -> Iterator[None]:
+    """No era names and no 公元/西元 years (the time parser's pattern is cached: rebuilt on both sides)."""
+    from index import periods
+
+    periods._pattern.cache_clear()
+    periods._era_re.cache_clear()
+    with mock.patch("index.periods._eras", lambda: {"\0": (1, None)}), \
+            mock.patch("index.periods.COMMON_ERA", "\0"):
+        yield
+    periods._pattern.cache_clear()
+    periods._era_re.cache_clear()
+
+
+@contextlib.contextmanager
 def _modern_years_only() -> Iterator[None]:
     """Years only from 1900 to 2099, as before (the time parser's pattern is cached: rebuilt on both sides)."""
     from index import periods
@@ -95,9 +109,16 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "no-fill-depth": ("passages ruled out by a passage-level constraint leave the answerer fewer than its depth to read",
                       lambda: patched("assistant.extractive.FILL_DEPTH", False), {}),
     "modern-years-only": ("a year is 1900–2099 only: 「1388年」「1941年」 are no periods", _modern_years_only, {}),
+    "no-era-years": ("no years of an era (民国十六年, 昭和49年) or of the common era (公元前221年, 西元337年): "
+                     "only four-digit years", _no_era_years, {}),
     "edition-any-noun": ("a year before any noun names an edition and dates nothing (「1932年富兰克林…当选」), not only "
                          "one of what the question asks about", lambda: patched("assistant.constraints.edition_asked",
-                                                                               lambda text, end, question: _names_edition(text, end)), {}),
+                                                                               lambda text, end, question, names=(): _names_edition(text, end)), {}),
+    "who-quote-alone": ("a 谁 / 哪家 answer whose quote points back (「他提出…」「与该公司签订…」) is quoted alone, "
+                      "without the sentence naming who", lambda: patched("assistant.extractive.ANTECEDENT", False), {}),
+    "editions-of-people": ("a year before a person or a place the question names is an edition of them and dates nothing "
+                           "(「1284年元世祖再派…」 does not say when 元世祖 did)",
+                           lambda: patched("assistant.features.NAMES_END_EDITIONS", False), {}),
     "cite-before-mark": ("the [n] of a quoted sentence goes before its closing 「。」, which the quote drops",
                          lambda: patched("assistant.extractive.SENTENCE_CLOSE", ""), {}),
     "ordinal-as-amount": ("「第几」 asks an amount like 「多少」: 「全美第五」 does not answer 「名列第几」, 「学生1000余名」 does",

@@ -91,6 +91,24 @@ def units() -> _Units:
     return _Units(table, multipliers, pattern)
 
 
+# A fraction in words (五分之一, 百分之三十, 千分之五, 3分之2): a share, read as a percentage.
+FRACTION_RE = re.compile(r"(?P<den>[一二两三四五六七八九十百千万]+|\d+)分之(?P<fnum>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+)")
+
+
+def _fraction(m: re.Match[str]) -> float | None:
+    """The percentage a ``FRACTION_RE`` match states, or None when it is no fraction.
+
+    >>> [round(_fraction(FRACTION_RE.search(t)), 2) for t in ("五分之一", "百分之三十", "千分之五", "3分之2", "百分之5.2")]
+    [20.0, 30.0, 0.5, 66.67, 5.2]
+    """
+    den_text, raw = m.group("den"), m.group("fnum")
+    den = int(den_text) if den_text.isdigit() else 10000 if den_text == "万" else cn_number(den_text)
+    num = float(raw) if raw[0].isdigit() else cn_number(raw)
+    if not den or num is None:
+        return None
+    return num / den * 100
+
+
 def cn_number(text: str) -> int | None:
     """Value of a Chinese numeral up to the thousands.
 
@@ -123,7 +141,14 @@ def find_figures(text: str) -> list[Figure]:
     u = units()
     folded = fold_width(text)
     out: list[Figure] = []
+    fractions = [(m, v) for m in FRACTION_RE.finditer(folded) if (v := _fraction(m)) is not None]
+    for m, value in fractions:
+        number = f"{value:.2f}".rstrip("0").rstrip(".")
+        out.append(Figure(text=m.group(), start=m.start(), end=m.end(), number=number, multiplier="", unit="%",
+                          kind="percent", base="%", value=float(number)))
     for m in u.pattern.finditer(folded):
+        if any(f.start() <= m.start() < f.end() for f, _v in fractions):
+            continue  # the numerator of 「百分之5.2」 is part of the fraction
         unit = m.group("unit1") or m.group("unit2") or ""
         mult = m.group("mult") or ""
         if m.group("cn") is not None:
@@ -157,7 +182,7 @@ def find_figures(text: str) -> list[Figure]:
                 ordinal=bool(m.group("ord")),
             )
         )
-    return out
+    return sorted(out, key=lambda f: f.start) if fractions else out
 
 
 def same_figure(a: Figure, b: Figure) -> bool:

@@ -21,6 +21,9 @@ from index.datafiles import read_tsv
 from index.figures import CN_DIGITS, cn_number
 
 DATA_FILE = "data/periods.tsv"
+ERA_FILE = "data/eras.tsv"
+# The prefixes that make a number of any length a year (ablation: no-era-years).
+COMMON_ERA = "公元|西元"
 # A year is four digits before 年, from 1000 to 2999: reports cite history too (「1388年」「1941年」),
 # not only the 1900s and 2000s (ablation: modern-years-only).
 YEAR = r"[12]\d{3}"
@@ -99,8 +102,8 @@ class Period:
     def span(self, base_year: int | None = None) -> tuple[Day, Day] | None:
         """First and last day, or None when the year is unknown."""
         year = self.year_in(base_year)
-        if year is None:
-            return None
+        if year is None or year < 1:
+            return None  # before the common era (公元前221年): no calendar days to compare
         if self.day is not None:
             return (year, self.first_month, self.day), (year, self.first_month, self.day)
         last = calendar.monthrange(year, self.last_month)[1]
@@ -129,6 +132,38 @@ def _words() -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
         elif section == "period":
             periods[word] = (int(first), int(last))
     return periods, years
+
+
+@lru_cache(maxsize=1)
+def _eras() -> dict[str, tuple[int, int | None]]:
+    """Era name → (first year, last year or None while still counted), from ``data/eras.tsv``."""
+    return {era: (int(first), None if last == "-" else int(last))
+            for _section, (era, first, last, _provenance) in read_tsv("index", ERA_FILE, 4)}
+
+
+def _era_prefixes() -> tuple[str, ...]:
+    return (*_eras(), *COMMON_ERA.split("|"))
+
+
+@lru_cache(maxsize=1)
+def _era_re() -> re.Pattern[str]:
+    """Any era name or common-era prefix (one scan of a text: a loop of ``in`` tests costs 4× more)."""
+    return re.compile("|".join(map(re.escape, _era_prefixes())))
+
+
+def era_year(era: str, number: str) -> int | None:
+    """The Gregorian year of year ``number`` (Arabic, Chinese numerals, or 元) of ``era``, or None
+    when the era has no such year.
+
+    >>> era_year("民国", "十六"), era_year("昭和", "四十九"), era_year("康熙", "元"), era_year("宣统", "十")
+    (1927, 1974, 1662, None)
+    """
+    first, last = _eras()[era]
+    n = 1 if number == "元" else int(number) if number.isdigit() else cn_number(number)
+    if not n:
+        return None
+    year = first + n - 1
+    return year if last is None or year <= last else None
 
 
 @lru_cache(maxsize=4)
@@ -172,8 +207,10 @@ def is_base(text: str, start: int) -> bool:
     return any(before.endswith(w) for w in words)
 
 
-@lru_cache(maxsize=1)
-def _pattern() -> re.Pattern[str]:
+@lru_cache(maxsize=2)
+def _pattern(eras: bool = False) -> re.Pattern[str]:
+    """The period pattern; with ``eras``, years of an era and of the common era too (a text naming
+    none is read without them: their alternatives cost a fifth of the parser's time)."""
     periods, years = _words()
     word = "|".join(map(re.escape, sorted(periods, key=len, reverse=True)))
     rel = "|".join(map(re.escape, sorted(years, key=len, reverse=True)))
@@ -181,12 +218,18 @@ def _pattern() -> re.Pattern[str]:
     # Every part of the pattern is optional, so it is tried at each character: a lookahead for the
     # characters a period can start with lets the others fail at once (about 7× faster).
     starts = set("0123456789截到") | set("〇零一二三四五六七八九十廿卅")
-    starts |= {w[0] for w in [*periods, *years]}
+    starts |= {w[0] for w in [*periods, *years, *(_era_prefixes() if eras else ())]}
     first = "".join(sorted(re.escape(c) for c in starts))
+    named = "|".join(map(re.escape, sorted(_eras(), key=len, reverse=True)))
+    # An era's year (民国十六年, 昭和49年) or a year of the common era, before it too (公元前221年,
+    # 西元337年): any number of digits, as the prefix says it is a year.
+    era = (rf"|(?P<era>{named})(?P<en>元|\d{{1,3}}|[一二三四五六七八九十]{{1,4}})\s*年(?!代)"
+           rf"|(?P<ad>{COMMON_ERA})(?P<bc>前)?(?P<ya>\d{{1,4}})\s*年(?!代)") if eras else ""
     return re.compile(
         rf"(?=[{first}])"
         rf"(?P<until>截至|截止到?|到)?\s*"
-        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?P<edge>底|末|初)?(?!代)|(?<![〇零一二三四五六七八九十])(?P<yc>{YEAR_CN})年|(?P<rel>{rel}))?\s*"
+        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?P<edge>底|末|初)?(?!代)|(?<![〇零一二三四五六七八九十])(?P<yc>{YEAR_CN})年"
+        rf"{era}|(?P<rel>{rel}))?\s*"
         rf"(?:(?P<word>{word})|(?P<m1>1[0-2]|0?[1-9]){dash}(?P<m2>1[0-2]|0?[1-9])\s*月份?"
         rf"|(?P<m>1[0-2]|0?[1-9])\s*月份?(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号])?"
         rf"|(?<![〇零一二三四五六七八九十百千万几])(?P<mc>{MONTH_CN})月(?:(?P<dc>{DAY_CN})(?P<dmark>[日号])?)?)?"
@@ -214,6 +257,9 @@ def _cn_day(text: str) -> int:
     return value
 
 
+_NO_ERA: dict[str, str | None] = {}
+
+
 def find_periods(text: str, bases: bool = False) -> list[Period]:
     """Periods stated in ``text``, left to right; a bare year (2022年) is a whole-year period, and
     the base of a comparison (比上年同期, 较2022年) is none unless ``bases`` (every period word).
@@ -228,8 +274,18 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
     periods, years = _words()
     folded = fold_width(text)
     out: list[Period] = []
-    for m in _pattern().finditer(folded):
+    named_era = bool(_era_re().search(folded))
+    groups = ("y", "yc", "era", "ad", "rel", "word", "m1", "m", "mc") if named_era else ("y", "yc", "rel", "word", "m1", "m", "mc")
+    for m in _pattern(named_era).finditer(folded):
+        # The era groups exist only in the pattern for texts naming an era (a dict per match costs a fifth).
+        era = m.groupdict() if named_era else _NO_ERA
         year = int(m.group("y")) if m.group("y") else _cn_year(m.group("yc")) if m.group("yc") else None
+        if era.get("era"):
+            year = era_year(era["era"], era["en"])
+            if year is None:
+                continue  # 「宣统十年」: no such year; not a date
+        elif era.get("ya"):
+            year = -int(era["ya"]) if era["bc"] else int(era["ya"])
         offset = years.get(m.group("rel") or "")
         day = int(m.group("d")) if m.group("d") else None
         b, since = m.end(), bool(m.group("since"))
@@ -255,7 +311,7 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
             first, last = 1, 12
         else:
             continue
-        a = min(m.start(g) for g in ("y", "yc", "rel", "word", "m1", "m", "mc") if m.group(g))
+        a = min(m.start(g) for g in groups if m.group(g))
         if not bases and is_base(folded, a):
             continue  # 「比上年同期增长39%」 reports the change, no figure of 上年
         out.append(

@@ -65,3 +65,12 @@ def test_chinese_numerals_count_with_a_unit_but_not_as_articles() -> None:
 
 def test_quantities_skip_calendar_dates_and_single_digits() -> None:
     assert [f.key for f in quantities("7月11日签约3个项目，共3期，总额2.5亿")] == ["3个", "3期", "2.5亿"]
+
+
+def test_fractions_in_words_are_shares_as_percentages() -> None:
+    found = find_figures("流域面积仅占全省的五分之一，增长百分之5.2，企业达12个")
+    assert [(f.text, f.kind, f.key) for f in found] == [("五分之一", "percent", "20%"), ("百分之5.2", "percent", "5.2%"),
+                                                        ("12个", "count", "12个")]
+    # An answer's 「20%」 is verified by a passage's 「五分之一」, and the other way round.
+    assert supported("20%", "约占五分之一") and supported("三分之二", "占比三分之二以上")
+    assert supported("5.2%", "增长百分之5.2") and not supported("25%", "约占五分之一")

@@ -66,3 +66,26 @@ def test_dates_in_chinese_numerals(text: str, year: int | None, month: int, day:
 
 def test_a_chinese_number_after_a_month_is_a_day_only_where_it_cannot_be_a_count() -> None:
     assert [(p.text, p.day) for p in find_periods("七月十五个项目开工，三个月后投产")] == [("七月", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "stated", "year", "month"),
+    [
+        ("民国十六年1月，蒋中正任命阎锡山为北路总司令", "民国十六年1月", 1927, 1),
+        ("昭和四十九年10月，文艺春秋刊出报道", "昭和四十九年10月", 1974, 10),
+        ("康熙二十三年设台湾府", "康熙二十三年", 1684, None),
+        ("民国元年，临时政府成立", "民国元年", 1912, None),
+        ("西元337年，君士坦丁大帝下令禁用", "西元337年", 337, None),
+        ("最古老的星图出现在公元前1534年的古埃及", "公元前1534年", -1534, None),
+    ],
+)
+def test_years_of_an_era_and_of_the_common_era(text: str, stated: str, year: int, month: int | None) -> None:
+    p = find_periods(text)[0]
+    assert (p.text, p.year) == (stated, year)
+    assert (p.first_month if month else p.granularity) == (month or "year")
+
+
+def test_a_year_an_era_does_not_have_or_a_bare_short_year_is_no_period() -> None:
+    # 宣统 ended in its third year; a number of years without a prefix is a stretch of time.
+    assert find_periods("宣统十年") == [] and find_periods("已有600年历史") == []
+    assert find_periods("公元前221年")[0].span() is None  # no calendar days before the common era
