@@ -166,6 +166,25 @@ def era_year(era: str, number: str) -> int | None:
     return year if last is None or year <= last else None
 
 
+def _ends_word(text: str, end: int, window: int = 4) -> bool:
+    """Does a word end at offset ``end`` of ``text`` (jieba's cut of the characters around it)?  An
+    era name inside another word (the 明治 of 「文明治理」, the 同治 of 「共同治理」) is none.
+
+    >>> _ends_word("清康熙二十三年", 3), _ends_word("开展文明治理3年行动", 5), _ends_word("组阁。\\n昭和五十五年", 6)
+    (True, False, True)
+    """
+    from index.lexicon import Lexicon
+
+    start = max(0, end - window)
+    at = start
+    for word, _flag in Lexicon.empty().tagged(text[start : end + window]):
+        found = text.find(word, at)  # the tagger drops spaces and line breaks: find each word
+        at = (found if found >= 0 else at) + len(word)
+        if at >= end:
+            return at == end
+    return True
+
+
 @lru_cache(maxsize=4)
 def _section_words(section: str) -> tuple[str, ...]:
     """The words of one section of ``periods.tsv`` that are no period themselves ([comparison], [dateline])."""
@@ -282,8 +301,8 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
         year = int(m.group("y")) if m.group("y") else _cn_year(m.group("yc")) if m.group("yc") else None
         if era.get("era"):
             year = era_year(era["era"], era["en"])
-            if year is None:
-                continue  # 「宣统十年」: no such year; not a date
+            if year is None or not _ends_word(folded, m.end("era")):
+                continue  # 「宣统十年」: no such year; 「文明治理3年」: no 明治 but 治理
         elif era.get("ya"):
             year = -int(era["ya"]) if era["bc"] else int(era["ya"])
         offset = years.get(m.group("rel") or "")

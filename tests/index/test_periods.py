@@ -88,4 +88,7 @@ def test_years_of_an_era_and_of_the_common_era(text: str, stated: str, year: int
 def test_a_year_an_era_does_not_have_or_a_bare_short_year_is_no_period() -> None:
     # 宣统 ended in its third year; a number of years without a prefix is a stretch of time.
     assert find_periods("宣统十年") == [] and find_periods("已有600年历史") == []
+    # An era name inside another word is none: 「文明治理」 holds 明治, 「共同治理」 同治.
+    assert find_periods("开展文明治理3年行动") == [] and find_periods("推进共同治理2年") == []
+    assert [p.year for p in find_periods("清康熙二十三年设台湾府，明万历十年")] == [1684, 1582]
     assert find_periods("公元前221年")[0].span() is None  # no calendar days before the common era
