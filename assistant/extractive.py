@@ -254,11 +254,11 @@ def fuller_date_first(ev: Evidence, ranked: list[int], question: str, depth: int
 
 # The precise figure first (ablation: no-precise-figure).
 PRECISE_FIGURE = True
-# A 谁 / 哪家 answer whose quote points back and names nobody also quotes the sentence before it
-# (ablation: who-quote-alone).
+# A 谁 / 哪家 / 哪个 answer whose quote points back and names nobody also quotes the sentence before
+# it (ablation: who-quote-alone).
 ANTECEDENT = True
 ANTECEDENT_SENTENCES = 2
-WHO_KINDS = ("person", "org")
+WHO_KINDS = ("person", "org", "entity")
 WHO_TAGS = frozenset({"PER", "ORG"})
 
 
