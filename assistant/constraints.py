@@ -241,7 +241,7 @@ def _pronouns() -> frozenset[str]:
 
 def back_words(text: str) -> frozenset[str]:
     """The words of ``text`` that refer back to someone named before it: demonstratives
-    (``refers_back``: 「该公司」) and personal pronouns (「他提出…」).
+    (「该公司」, what ``refers_back`` looks for) and personal pronouns (「他提出…」).
 
     >>> sorted(back_words("与该公司签订协议")), sorted(back_words("他提出建立国际联盟")), sorted(back_words("王某提出建立国际联盟"))
     (['该'], ['他'], [])
@@ -260,10 +260,7 @@ def refers_back(text: str) -> bool:
     >>> refers_back("据了解，该项目总投资11.2亿元"), refers_back("项目总投资11.2亿元"), refers_back("应该说")
     (True, False, False)
     """
-    words = _demonstratives()
-    if not any(w[0] in text for w in words):
-        return False  # most sentences: no tagging needed
-    return any(word in words or (word[:1] in words and flag[:1] == "r") for word, flag in Lexicon.empty().tagged(text))
+    return bool(back_words(text) - _pronouns())
 
 
 def previous_sentence(text: str, start: int) -> str:
