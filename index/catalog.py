@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 from index.figure_table import FIGURE_EXTRACTOR, FigureRow, figure_rows, title_place
@@ -193,7 +194,7 @@ class Catalog:
                 )
                 # The figure table is written in the same transaction as the chunks it comes from:
                 # a killed build leaves both as they were, a finished one both new.
-                db.executemany(_INSERT_FIGURE, (_figure_values(r) for c, _ in chunks for r in chunk_figures(c)))
+                db.executemany(_INSERT_FIGURE, (_figure_values(r) for r in source_figures([c for c, _ in chunks])))
             if self.meta().get("figures") != FIGURE_EXTRACTOR:
                 _refill_figures(db)
             meta = {**meta, "generation": str(self.generation + 1), "schema": SCHEMA_VERSION, "figures": FIGURE_EXTRACTOR}
@@ -294,16 +295,33 @@ _SELECT_FIGURE = ", ".join(f'"{c}"' for c in _FIGURE_COLUMNS)
 _INSERT_FIGURE = f"INSERT INTO figures VALUES ({', '.join('?' * len(_FIGURE_COLUMNS))})"
 
 
-def chunk_figures(chunk: Chunk) -> list[FigureRow]:
+def chunk_figures(chunk: Chunk, lead: str = "") -> list[FigureRow]:
     """A chunk's rows of the figure table (the zone its article's title names, else its city, else
-    the first place its article's or its issue's title names, stands in where the passage names no
-    place)."""
+    the first place its article's or its issue's title names, else ``lead``, the first place its
+    article's lead passage names, stands in where the passage names no place)."""
     from index.lexicon import zone_names
 
     zones = zone_names(chunk.article_title)
     subject = zones[0] if zones else "" if chunk.city else (title_place(chunk.article_title)
-                                                             or title_place(chunk.issue_title))
+                                                             or title_place(chunk.issue_title)
+                                                             or lead)
     return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date, subject=subject)
+
+
+# A news report names what it is about in its lead: where neither the passage nor the titles name
+# a place, the first place (or the country, 「我国」) of the article's first passage stands in
+# (measured with ``python -m evals figures``: 128 → 136 of 202 labelled figures right; no QA answer
+# changed on nine sets).
+LEAD_SUBJECT = True
+
+
+def source_figures(chunks: Sequence[Chunk]) -> list[FigureRow]:
+    """The rows of one source's chunks, given in reading order (an article's first chunk is its lead)."""
+    leads: dict[int, str] = {}
+    for c in chunks:
+        if c.article_index not in leads:
+            leads[c.article_index] = title_place(c.text, nation=True) if LEAD_SUBJECT and not c.city else ""
+    return [r for c in chunks for r in chunk_figures(c, leads[c.article_index])]
 
 
 def _figure_values(row: FigureRow) -> tuple:
@@ -313,8 +331,10 @@ def _figure_values(row: FigureRow) -> tuple:
 def _refill_figures(db: sqlite3.Connection) -> int:
     db.execute("DELETE FROM figures")
     n = 0
-    for cid, data in db.execute("SELECT id, data FROM chunks").fetchall():
-        rows = chunk_figures(Chunk.from_metadata(cid, json.loads(data)))
+    # One source at a time (an article's lead comes first), not the whole catalog in memory.
+    listed = db.execute("SELECT id, source, data FROM chunks ORDER BY source, ord, id")
+    for _source, group in groupby(listed, key=lambda row: row[1]):
+        rows = source_figures([Chunk.from_metadata(cid, json.loads(data)) for cid, _, data in group])
         db.executemany(_INSERT_FIGURE, (_figure_values(r) for r in rows))
         n += len(rows)
     return n

@@ -296,9 +296,11 @@ def run_index(args: Sequence[str], env: dict[str, str], timeout: float = 120) ->
 def assert_figures_match(index) -> None:
     """The figure table holds exactly the rows of the committed chunks: none missing, none twice,
     none of a chunk no longer committed."""
-    from index.catalog import _SELECT_FIGURE, _figure_values, chunk_figures
+    from itertools import groupby
 
-    chunks = index.catalog.get(index.catalog.chunk_ids())
-    want = sorted(_figure_values(r) for c in chunks.values() for r in chunk_figures(c))
+    from index.catalog import _SELECT_FIGURE, _figure_values, source_figures
+
+    by_source = groupby(index.catalog.iter_chunk_data(), key=lambda c: c.source)  # in reading order
+    want = sorted(_figure_values(r) for _, chunks in by_source for r in source_figures(list(chunks)))
     got = sorted(tuple(r) for r in index.catalog._db.execute(f"SELECT {_SELECT_FIGURE} FROM figures"))
     assert len(got) == len(want) and got == want, f"figure table: {len(got)} rows, the committed chunks give {len(want)}"

@@ -198,3 +198,30 @@ def test_an_ascii_metric_is_found_in_either_case(tmp_path: Path) -> None:
     chunk2 = Chunk(id="c2", text="全市进出口总额达56亿元。", source="b.txt", city="太原市")
     catalog.commit({"b.txt": (SourceRecord("b.txt", "y", ("c2",), 1), [(chunk2, [])])}, (), {})
     assert catalog.figures(metric="进出口")[1] == 1  # a commit makes the names be read again
+
+
+def test_a_short_bracket_inside_a_word_is_part_of_the_metric() -> None:
+    rows = {r.text: r for r in figure_rows("截至目前，共有287户村（居）民自愿报名安装光伏。融资（含意向）50亿元。")}
+    assert rows["287户"].metric == "村（居）民"
+    assert "含意向" not in rows["50亿元"].metric  # a note in brackets is no part of a name
+
+
+def test_a_news_article_naming_no_place_in_a_passage_is_about_what_its_lead_names(tmp_path: Path) -> None:
+    """A report's later passage names no place: its figures are about the country (我国) its lead names,
+    not about nothing; a passage that names a place keeps it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lead = "国务院新闻办公室举行吹风会，介绍有关情况。副行长表示，我国金融支持科技创新的强度持续提升。" * 3
+    later = "截至2023年6月末，高技术制造业中长期贷款余额2.5万亿元，同比增长41.5%。" * 3
+    placed = "在上海，科技型中小企业贷款余额2.36万亿元。" * 3
+    (corpus / "news.txt").write_text(f"2023-07-28 08:09:00，正文：{lead}\n{later}\n{placed}\n", encoding="utf-8")
+    index = BulletinIndex(make_settings(tmp_path / "data", corpus_dir=corpus, chunk_chars=120))
+    try:
+        Builder(index, show_progress=False).build(corpus)
+        rows = {r.text: r for r in index.figures(limit=100)[0]}
+        assert len(index.chunks) >= 3
+        assert rows["2.5万亿元"].entity == "我国" and rows["41.5%"].entity == "我国"
+        assert rows["2.36万亿元"].entity == "上海"
+        assert_figures_match(index)
+    finally:
+        index.close()
