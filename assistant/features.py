@@ -46,8 +46,15 @@ FEATURES = (
     "place_ok", "period_match", "numbers_ok", "numbers_in_sent", "terms_in_passage", "metric_clause", "metric_window",
     # the question as a whole
     "q_keywords", "q_len", "best_cov_sent", "best_e5_clause",
+    # the kind of thing a 什么 / 哪 question asks for (「什么调度办法」 → 调度, 办法)
+    "head_clause", "head_instance",
 )
-FEATURES_VERSION = f"features/4:{len(FEATURES)}"
+FEATURES_VERSION = f"features/6:{len(FEATURES)}"
+# Features added after the shipped ranker was trained: a learned linear correction on top of its
+# score reads them (``assistant.selector``), so questions they say nothing about (NaN) are ranked
+# exactly as before.  The ranker and the answerability model read ``BASE_FEATURES``.
+RESIDUAL_FEATURES = ("head_clause", "head_instance")
+BASE_FEATURES = tuple(f for f in FEATURES if f not in RESIDUAL_FEATURES)
 CJK_RE = re.compile("[\u4e00-\u9fff]")
 _KIND_INDEX = {k: i for i, k in enumerate(ANSWER_KINDS)}
 
@@ -113,6 +120,70 @@ def _figure_ask(analysis: QueryAnalysis) -> tuple[str, re.Match[str]] | None:
     text = own_text(analysis)
     asks = list(_ASK_RE.finditer(text))
     return (text, asks[-1]) if asks else None
+
+
+# What/which words whose following noun names the kind of thing asked for (「什么制度」「哪一种气候」
+# 「何种制度」); a measure word may come between (哪所学校).
+_WHICH_RE = re.compile(r"(?:什么|哪|(?<![如为任几奈])何|啥)一?")  # not 如何, 为何, 任何
+# The selector's residual reads the asked head (ablation: no-asked-head).
+ASKED_HEAD = True
+_HEAD_POS = frozenset({"n", "vn", "nz", "j", "l", "ng"})  # common nouns (not names, places or times)
+MAX_HEAD_WORDS = 2
+
+
+def asked_head(question: str) -> tuple[str, ...]:
+    """The words of the noun right after the question's last 什么 / 哪 / 何 (and a measure word), the
+    kind of thing it asks for: an answer usually names one (「月调度制度」 for 「什么调度办法」, 「卫所制度」
+    for 「何种制度」).  Empty when no noun follows (「…是什么？」「什么时候」 keeps 时候: the learner weighs it).
+
+    >>> asked_head("吕梁对这些考核指标用的是什么调度办法？"), asked_head("华沙可以被归类为哪一种气候?")
+    (('调度', '办法'), ('气候',))
+    >>> asked_head("何种制度令人世代守护北疆?"), asked_head("棱柱是什么？"), asked_head("他毕业于哪所大学？")
+    (('制度',), (), ('大学',))
+    >>> asked_head("视锥细胞在何处的效率最高?"), asked_head("有什么样的能力?"), asked_head("重点加快哪些项目？")
+    ((), ('能力',), ('项目',))
+    """
+    found = list(_WHICH_RE.finditer(question)) if ASKED_HEAD else []
+    if not found:
+        return ()
+    rest = question[found[-1].end() :]
+    tagged = Lexicon.empty().tagged(rest)
+    words: list[str] = []
+    for i, (word, flag) in enumerate(tagged):
+        if not words and len(word) == 1 and (i == 0 and (word in units().units or flag[:1] == "q" or word in "样些")
+                                             or (word == "的" and tagged[i - 1][0] == "样")):
+            continue  # the measure word of 哪所 / 哪一种 / 哪些, 「什么样的」 (not the 处 of 何处: a place)
+        if flag in _HEAD_POS and len(words) < MAX_HEAD_WORDS:
+            words.append(word)
+            continue
+        break
+    return tuple(w for w in words if CJK_RE.match(w[0]) and w not in _question_tokens())
+
+
+def _head_features(head: tuple[str, ...], question: str, text: str) -> tuple[float, float]:
+    """(a word of the asked head is in ``text``; one is, after a character the question does not put
+    there: 「卫所制度」 names a 制度 the question does not.  A demonstrative, with or without a measure
+    word (「这种类型的电视剧」), points back to the asked kind rather than naming one).
+
+    >>> _head_features(("制度",), "何种制度令人守护北疆", "更实行卫所制度")
+    (1.0, 1.0)
+    >>> _head_features(("制度",), "何种制度令人守护北疆", "制度令人守护北疆"), _head_features(("类型",), "是什么类型的电视剧", "这种类型的电视剧很多")
+    ((1.0, 0.0), (1.0, 0.0))
+    """
+    from assistant.constraints import _demonstratives
+
+    pointers = tuple(d for d in _demonstratives() if len(d) == 1)
+    found = instance = 0.0
+    for word in head:
+        at = text.find(word)
+        while at >= 0:
+            found = 1.0
+            before = text[max(at - 2, 0) : at]
+            pointed = before[-1:] in pointers or (len(before) == 2 and before[0] in pointers and before[1] in units().units)
+            if at > 0 and CJK_RE.match(text[at - 1]) and text[at - 1 : at + len(word)] not in question and not pointed:
+                instance = 1.0
+            at = text.find(word, at + 1)
+    return found, instance
 
 
 def metric_words(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ...]:
@@ -333,6 +404,7 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
     q_chars = set(a.search_text)
     typer = _Typer(a, a.search_text)
     q = ctx.query_vector
+    head = asked_head(own_text(a))
     top_score = max((p.hit.score for p in passages), default=0.0) or 1.0
     top_bm25 = max((p.hit.scores.get("bm25", 0.0) for p in passages), default=0.0) or 1.0
 
@@ -455,6 +527,8 @@ def compute(ctx: FeatureContext, cands: Sequence[Candidate], passages: Sequence[
             row[col["metric_window"]] = sum(m in window for m in ctx.metric) / len(ctx.metric)
         row[col["q_keywords"]] = len(kw)
         row[col["q_len"]] = len(question)
+        if head:
+            row[col["head_clause"]], row[col["head_instance"]] = _head_features(head, question, text)
     for name in ANSWER_KINDS:  # one-hot: the other kinds are 0, not unknown
         j = col[f"ask_{name}"]
         X[np.isnan(X[:, j]), j] = 0.0

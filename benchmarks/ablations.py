@@ -127,6 +127,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                             lambda: patched("assistant.constraints.NAMED_TIMES", False), {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
+    "no-asked-head": ("the selector's residual off: the kind a 什么 / 哪 question asks for (「什么调度办法」) "
+                      "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
 }
 
 

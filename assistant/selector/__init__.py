@@ -8,7 +8,10 @@ dev/test, CC BY-SA 3.0) by ``python -m assistant.selector train``:
   makes it the mean of N rankers of different seeds (one ships: five were no better, RESULTS.md);
 * the **answerability** model (LightGBM, binary) reads the best clause's features and its lead
   over the others (``group_features``) and gives the probability that it answers — the
-  no-answer score the refusal threshold is calibrated on.
+  no-answer score the refusal threshold is calibrated on;
+* a **residual**: weights of features added after the ranker was trained (``RESIDUAL_FEATURES``),
+  fitted with the ranker frozen (``train --residual-only``), added to its score where those
+  features are known.  Where they are not (NaN), the scores are the ranker's own.
 
 The weights are small files in ``assistant/data/selector/`` with the feature version they were
 trained for; a mismatch is refused with the command that rebuilds them.
@@ -24,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.features import FEATURES, FEATURES_VERSION
+from assistant.features import BASE_FEATURES, FEATURES, FEATURES_VERSION
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "data" / "selector"
 RANKER_FILE = "ranker.txt"  # the first ranker; meta.json's "rankers" lists every file of the ensemble
 ANSWERABILITY_FILE = "answerability.txt"
 META_FILE = "meta.json"
-GROUP_FEATURES = ("top_score", "top_margin", "top_share", "n_candidates", *FEATURES)
+GROUP_FEATURES = ("top_score", "top_margin", "top_share", "n_candidates", *BASE_FEATURES)
 RETRAIN = "python -m assistant.selector train"
 
 
@@ -66,6 +69,18 @@ def group_features(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.concatenate([head, X[best]]).astype(np.float32)[None, :]
 
 
+def residual_scores(R: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The residual's correction per candidate: its features (NaN: unknown, no correction) times
+    the weights.
+
+    >>> residual_scores(np.array([[1.0, 0.0], [np.nan, np.nan], [1.0, 1.0]]), np.array([0.5, 0.25]))
+    array([0.5 , 0.  , 0.75])
+    """
+    if not len(R) or not len(weights):
+        return np.zeros(len(R))
+    return np.nan_to_num(R, nan=0.0) @ weights
+
+
 def ranker_path(directory: Path, k: int) -> Path:
     """File of the ``k``-th ranker of an ensemble: ranker.txt, ranker-1.txt, …"""
     return directory / (RANKER_FILE if k == 0 else RANKER_FILE.replace(".txt", f"-{k}.txt"))
@@ -96,6 +111,15 @@ class Selector:
         if missing:
             raise SelectorError(f"selector weights in {directory} lack {', '.join(missing)}: rebuild them with {RETRAIN}")
         self._rankers = [lightgbm.Booster(model_str=p.read_text(encoding="utf-8")) for p in paths]
+        base = meta.get("base_features", list(FEATURES))
+        residual = meta.get("residual") or {"features": [], "weights": []}
+        unknown = [n for n in [*base, *residual["features"]] if n not in FEATURES]
+        if unknown:
+            raise SelectorError(f"the selector weights in {directory} read features this code lacks "
+                                f"({', '.join(unknown)}): retrain them with {RETRAIN}")
+        self._base = [FEATURES.index(n) for n in base]
+        self._residual = [FEATURES.index(n) for n in residual["features"]]
+        self._weights = np.asarray(residual["weights"], dtype=np.float64)
         self._answerability = lightgbm.Booster(model_str=answer_path.read_text(encoding="utf-8"))
         self._lock = threading.Lock()
 
@@ -107,14 +131,15 @@ class Selector:
         if not len(X):
             return np.zeros(0, dtype=np.float32)
         with self._lock:  # a Booster is not documented as thread-safe for predict
-            return np.mean([r.predict(X, num_threads=1) for r in self._rankers], axis=0).astype(np.float32)
+            base = np.mean([r.predict(X[:, self._base], num_threads=1) for r in self._rankers], axis=0)
+        return (base + residual_scores(X[:, self._residual], self._weights)).astype(np.float32)
 
     def confidence(self, X: np.ndarray, scores: np.ndarray) -> float:
         """Probability that the best-scored of these candidates answers the question."""
         if not len(X):
             return 0.0
         with self._lock:
-            return float(self._answerability.predict(group_features(X, scores), num_threads=1)[0])
+            return float(self._answerability.predict(group_features(X[:, self._base], scores), num_threads=1)[0])
 
 
 @lru_cache(maxsize=2)

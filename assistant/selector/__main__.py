@@ -23,7 +23,11 @@ SECTION = "## Answer selector (python -m assistant.selector train)"
 def results_section(meta: dict) -> str:
     held = meta["held_aside"]
     rows = [f"| {name} | {held[name]['clause_accuracy']:.3f} | {held[name]['quote_holds_answer']:.3f} |"
-            for name in ("selector", "e5_clause only", "cov_clause only")]
+            for name in ("selector", "ranker without the residual", "e5_clause only", "cov_clause only") if name in held]
+    residual = meta.get("residual") or {"features": [], "weights": []}
+    base = meta.get("base")
+    fitted = (f"The rankers and the answerability model are `{base['version']}` (`{base['command']}`, trained "
+              f"{base['trained']} for `{base['features_version']}`); this run fitted only the residual. " if base else "")
     data = "; ".join(f"{name} sha256 {d['sha256_16']}… ({d['licence']})" for name, d in meta["data"].items())
     return "\n".join([
         SECTION,
@@ -34,6 +38,9 @@ def results_section(meta: dict) -> str:
         f"`{meta['features_version']}`), "
         f"weights `{meta['version']}`. Data: {data}. Split: {meta['split']}; {meta['groups']['train']} training and "
         f"{meta['groups']['held']} held-aside groups, {meta['rows']} candidate rows.",
+        "",
+        f"{fitted}Residual (features added after the ranker, fitted with it frozen on cross-fitted scores): "
+        + (", ".join(f"`{n}` {w:+.3f}" for n, w in zip(residual["features"], residual["weights"])) or "none") + ".",
         "",
         f"Held-aside articles ({held['questions']} questions; the gold clause is among the quotable candidates of the "
         f"top 8 retrieved passages for {held['gold_among_candidates']:.3f} of them). Clause accuracy: the top-ranked "
@@ -64,6 +71,7 @@ def record(meta: dict, path: Path = RESULTS) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from assistant.selector import SelectorError
     from assistant.selector.mrc import MRCDataError
     from assistant.selector.train import train
     from settings import SettingsError, load_settings
@@ -82,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--near-negatives", action="store_true",
                    help="no-answer groups for half the questions from their own article without the answer "
                         "(tried, not shipped: benchmarks/RESULTS.md)")
+    t.add_argument("--residual-only", action="store_true",
+                   help="keep the rankers and answerability model of --base and fit only the residual's weights "
+                        "(features added since they were trained)")
+    t.add_argument("--base", type=Path, default=WEIGHTS_DIR, help="with --residual-only: the weights kept (default: the shipped ones)")
     sub.add_parser("info", help="show the shipped weights' version and scores")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -97,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --folds must be 1 or more", file=sys.stderr)
             return 2
         meta = train(settings, args.out, limit=args.limit, cache=args.feature_cache, ensemble=args.ensemble,
-                     folds=args.folds, near=args.near_negatives)
-    except (SettingsError, MRCDataError) as exc:
+                     folds=args.folds, near=args.near_negatives, residual_on=args.base if args.residual_only else None)
+    except (SettingsError, MRCDataError, SelectorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.no_record and args.out == WEIGHTS_DIR:

@@ -28,10 +28,20 @@ from tqdm import tqdm
 
 from assistant import constraints
 from assistant.extractive import gather, quote
-from assistant.features import FEATURES, FEATURES_VERSION
+from assistant.features import BASE_FEATURES, FEATURES, FEATURES_VERSION, RESIDUAL_FEATURES
 from assistant.query import analyse
 from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
-from assistant.selector import ANSWERABILITY_FILE, GROUP_FEATURES, META_FILE, WEIGHTS_DIR, group_features, ranker_path
+from assistant.selector import (
+    ANSWERABILITY_FILE,
+    GROUP_FEATURES,
+    META_FILE,
+    RANKER_FILE,
+    WEIGHTS_DIR,
+    SelectorError,
+    group_features,
+    ranker_path,
+    residual_scores,
+)
 from assistant.selector.mrc import FILES, Paragraph, file_hashes, load, split_of
 from index.builder import Builder
 from index.cleaning import fold_width
@@ -64,16 +74,71 @@ ANSWERABILITY_ROUNDS = 200
 ENSEMBLE = 1
 # Folds of training articles for the answerability model's cross-fitted ranker scores.
 FOLDS = 5
+# L2 penalty of the residual's weights (per group, on the mean log-likelihood).
+RESIDUAL_L2 = 1e-3
+_BASE = [FEATURES.index(n) for n in BASE_FEATURES]
+_RESIDUAL = [FEATURES.index(n) for n in RESIDUAL_FEATURES]
 
 
 class Ensemble:
-    """The mean of several LightGBM rankers' scores (what ``Selector.rank`` computes)."""
+    """The mean of several LightGBM rankers' scores over the base features, plus the residual's
+    correction (what ``Selector.rank`` computes)."""
 
-    def __init__(self, boosters: list) -> None:
+    def __init__(self, boosters: list, weights: np.ndarray | None = None) -> None:
         self.boosters = boosters
+        self.weights = np.zeros(len(_RESIDUAL)) if weights is None else weights
+
+    def base(self, X: np.ndarray, num_threads: int = 1) -> np.ndarray:
+        return np.mean([b.predict(X[:, _BASE], num_threads=num_threads) for b in self.boosters], axis=0)
 
     def predict(self, X: np.ndarray, num_threads: int = 1) -> np.ndarray:
-        return np.mean([b.predict(X, num_threads=num_threads) for b in self.boosters], axis=0)
+        return self.base(X, num_threads) + residual_scores(X[:, _RESIDUAL], self.weights)
+
+
+def fit_residual(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], l2: float = RESIDUAL_L2) -> np.ndarray:
+    """Weights ``w`` of the residual features that, added to a frozen ranker's scores, maximise the
+    mean log-probability of the gold clause, softmax(base + R·w)[gold], over groups (base scores,
+    residual features with NaN as 0, 0/1 labels); an L2 penalty keeps them small.
+
+    >>> base = np.zeros(2)
+    >>> said, unsaid = np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]])  # the gold clause (first) has it, or not
+    >>> float(fit_residual([(base, said, np.array([1, 0]))] * 3 + [(base, unsaid, np.array([1, 0]))], l2=0.01)[0]) > 0.5
+    True
+    >>> abs(float(fit_residual([(base, said, np.array([1, 0])), (base, unsaid, np.array([1, 0]))], l2=0.01)[0])) < 1e-6
+    True
+    """
+    from scipy.optimize import minimize
+
+    k = rows[0][1].shape[1] if rows else len(_RESIDUAL)
+    prepared = [(b.astype(np.float64), np.nan_to_num(R, nan=0.0).astype(np.float64), y.astype(bool)) for b, R, y in rows]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros(k)
+        for b, R, y in prepared:
+            z = b + R @ w
+            z = z - z.max()
+            p = np.exp(z) / np.exp(z).sum()
+            gold = p[y].sum()
+            total -= np.log(max(gold, 1e-12))
+            grad -= (p[y] / max(gold, 1e-12)) @ R[y] - p @ R
+        n = max(len(prepared), 1)
+        return total / n + l2 * float(w @ w), grad / n + 2 * l2 * w
+
+    if not prepared:
+        return np.zeros(k)
+    return np.round(minimize(loss, np.zeros(k), jac=True, method="L-BFGS-B").x, 6)
+
+
+def residual_rows(ranker: Ensemble, groups: list[Group]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(ranker's base scores, residual features, labels) of the answer groups whose gold clause is
+    quotable and whose residual features are known somewhere (the others do not move)."""
+    out = []
+    for g in groups:
+        X, y, _ = _valid(g)
+        R = X[:, _RESIDUAL]
+        if g.kind == "answer" and y.any() and np.isfinite(R).any():
+            out.append((ranker.base(X), R, y))
+    return out
 
 
 @dataclass
@@ -200,29 +265,41 @@ def fit_ranker(groups: list[Group], ensemble: int = 1) -> Ensemble:
     sizes = [len(_valid(g)[1]) for g in ranked]
     boosters = []
     for k in range(ensemble):
-        data = lightgbm.Dataset(X, label=y, group=sizes, feature_name=list(FEATURES))
+        data = lightgbm.Dataset(X[:, _BASE], label=y, group=sizes, feature_name=list(BASE_FEATURES))
         boosters.append(lightgbm.train({**RANKER_PARAMS, "seed": SEED + k}, data, num_boost_round=ROUNDS))
     return Ensemble(boosters)
 
 
-def fit(groups: list[Group], ensemble: int = ENSEMBLE, folds: int = FOLDS, show_progress: bool = False):
-    """(ranker ensemble, answerability model) from the training groups.
+def fit(groups: list[Group], ensemble: int = ENSEMBLE, folds: int = FOLDS, show_progress: bool = False,
+        keep: tuple[list, object] | None = None):
+    """(ranker ensemble with its residual, answerability model) from the training groups.
 
     The answerability model learns from the scores of rankers that did not see the group's
-    article (``folds`` cross-fitting folds; 1: the final ranker's own scores, as before)."""
+    article (``folds`` cross-fitting folds; 1: the final ranker's own scores, as before), and the
+    residual's weights from the same scores.  ``keep``: (rankers, answerability model) already
+    trained; only the residual is fitted (``--residual-only``)."""
     import lightgbm
 
     train = [g for g in groups if g.split == "train"]
-    ranker = fit_ranker(train, ensemble)
+    ranker = Ensemble(keep[0]) if keep else fit_ranker(train, ensemble)
+    n = len(ranker.boosters)
     if folds > 1:
         # Each fold's ranker is built like the final one (an ensemble of as many), so its scores
         # spread as the final ranker's do.
-        parts = [answerability_rows(fit_ranker([g for g in train if fold_of(g, folds) != k], ensemble),
-                                    [g for g in train if fold_of(g, folds) == k])
-                 for k in tqdm(range(folds), desc="cross-fitting", unit="fold", file=sys.stderr, disable=not show_progress)]
+        fold_rankers = [fit_ranker([g for g in train if fold_of(g, folds) != k], n)
+                        for k in tqdm(range(folds), desc="cross-fitting", unit="fold", file=sys.stderr, disable=not show_progress)]
+        held_out = [[g for g in train if fold_of(g, folds) == k] for k in range(folds)]
+        weights = fit_residual([r for k in range(folds) for r in residual_rows(fold_rankers[k], held_out[k])])
+        for r in fold_rankers:
+            r.weights = weights
+        parts = [answerability_rows(fold_rankers[k], held_out[k]) for k in range(folds)]
         F, L = np.vstack([f for f, _ in parts]), np.concatenate([lab for _, lab in parts])
     else:
-        F, L = answerability_rows(ranker, train)
+        weights = fit_residual(residual_rows(ranker, train))
+        F, L = answerability_rows(Ensemble(ranker.boosters, weights), train)
+    ranker.weights = weights
+    if keep:
+        return ranker, keep[1]
     answerability = lightgbm.train(ANSWERABILITY_PARAMS, lightgbm.Dataset(F, label=L, feature_name=list(GROUP_FEATURES)),
                                    num_boost_round=ANSWERABILITY_ROUNDS)
     return ranker, answerability
@@ -236,7 +313,7 @@ def answerability_rows(ranker, groups: list[Group]) -> tuple[np.ndarray, np.ndar
         if not len(y):
             continue
         scores = ranker.predict(X, num_threads=1)
-        rows.append(group_features(X, scores)[0])
+        rows.append(group_features(X[:, _BASE], scores)[0])
         labels.append(float(y[int(np.argmax(scores))]) if g.kind == "answer" else 0.0)  # noanswer, near: 0
     return np.array(rows, dtype=np.float32).reshape(-1, len(GROUP_FEATURES)), np.array(labels, dtype=np.float32)
 
@@ -261,6 +338,7 @@ def evaluate(models, groups: list[Group], split: str = "held") -> dict:
     with_gold = [g for g in answer if _valid(g)[1].any()]
     out: dict = {"questions": len(answer), "gold_among_candidates": round(len(with_gold) / max(len(answer), 1), 4)}
     scorers = {"selector": lambda X: ranker.predict(X, num_threads=1),
+               "ranker without the residual": lambda X: ranker.base(X, num_threads=1),
                "e5_clause only": lambda X: np.nan_to_num(X[:, col["e5_clause"]], nan=-1.0),
                "cov_clause only": lambda X: X[:, col["cov_clause"]] + 0.01 * X[:, col["cov_sent"]]}
     for name, scorer in scorers.items():
@@ -308,23 +386,47 @@ def cached_examples(settings: Settings, paragraphs: list[Paragraph], limit: int 
     return groups
 
 
+def load_base(directory: Path) -> tuple[tuple[list, object], dict]:
+    """((rankers, answerability model), meta) of weights trained for ``BASE_FEATURES``, for a
+    residual-only fit on top of them."""
+    import lightgbm
+
+    if not (directory / META_FILE).exists():
+        raise SelectorError(f"no selector weights in {directory} to fit a residual on")
+    meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    if meta.get("base_features", meta.get("features")) != list(BASE_FEATURES):
+        raise SelectorError(f"the weights in {directory} were not trained for this code's base features "
+                         f"({len(BASE_FEATURES)} of {FEATURES_VERSION}): train them in full instead")
+    rankers = [lightgbm.Booster(model_str=(directory / name).read_text(encoding="utf-8"))
+               for name in meta.get("rankers", [RANKER_FILE])]
+    answerability = lightgbm.Booster(model_str=(directory / ANSWERABILITY_FILE).read_text(encoding="utf-8"))
+    return (rankers, answerability), meta
+
+
 def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = None, show_progress: bool = True,
-          cache: Path | None = None, ensemble: int = ENSEMBLE, folds: int = FOLDS, near: bool = False) -> dict:
+          cache: Path | None = None, ensemble: int = ENSEMBLE, folds: int = FOLDS, near: bool = False,
+          residual_on: Path | None = None) -> dict:
+    """Train the selector and write its weights to ``out_dir``; with ``residual_on``, keep the
+    rankers and answerability model found there and fit only the residual's weights."""
     started = time.time()
+    keep, base_meta = load_base(residual_on) if residual_on else (None, {})
     paragraphs = load()
     groups = cached_examples(settings, paragraphs, limit, cache, show_progress, near)
-    models = fit(groups, ensemble, folds, show_progress)
+    models = fit(groups, len(keep[0]) if keep else ensemble, folds, show_progress, keep=keep)
     held = evaluate(models, groups, "held")
     train_scores = evaluate(models, groups, "train")
     ranker_texts = [b.model_to_string() for b in models[0].boosters]
     answerability_text = models[1].model_to_string()
-    digest = hashlib.sha1(("".join(ranker_texts) + answerability_text).encode("utf-8")).hexdigest()[:12]
+    residual = {"features": list(RESIDUAL_FEATURES), "weights": [float(w) for w in models[0].weights]}
+    digest = hashlib.sha1(("".join(ranker_texts) + answerability_text + json.dumps(residual)).encode("utf-8")).hexdigest()[:12]
     import lightgbm
 
     meta = {
         "version": f"selector/{digest}",
         "features_version": FEATURES_VERSION,
         "features": list(FEATURES),
+        "base_features": list(BASE_FEATURES),
+        "residual": residual,
         "trained": time.strftime("%Y-%m-%d %H:%M:%S"),
         "seconds": round(time.time() - started, 1),
         "command": "python -m assistant.selector train" + (f" --limit {limit}" if limit else "")
@@ -347,6 +449,13 @@ def train(settings: Settings, out_dir: Path = WEIGHTS_DIR, limit: int | None = N
         "held_aside": held,
         "train": train_scores,
     }
+    if keep:
+        # The rankers and answerability model are the base's: say where they came from.
+        meta.update({k: base_meta[k] for k in ("seed", "rounds", "ranker_seeds", "params", "lightgbm") if k in base_meta})
+        # Refitting a residual on weights that already have one keeps naming the ranker's own run.
+        base = base_meta.get("base") or {k: base_meta.get(k) for k in ("version", "features_version", "trained", "command", "held_aside")}
+        meta["command"] = f"python -m assistant.selector train --residual-only (on {base['version']})"
+        meta["base"] = base
     out_dir.mkdir(parents=True, exist_ok=True)
     for k, text in enumerate(ranker_texts):
         ranker_path(out_dir, k).write_text(text, encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.features import FEATURES, FEATURES_VERSION
+from assistant.features import BASE_FEATURES, FEATURES, FEATURES_VERSION, RESIDUAL_FEATURES
 from assistant.selector import ANSWERABILITY_FILE, META_FILE, RANKER_FILE, WEIGHTS_DIR, Selector, SelectorError
 from tests.conftest import SHARED, make_settings
 
@@ -46,14 +46,40 @@ def test_an_ensemble_averages_its_rankers_and_a_missing_member_is_refused(tmp_pa
     (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
     rng = np.random.default_rng(0)
     X = rng.random((4, len(FEATURES))).astype(np.float32)
+    X[:, [FEATURES.index(n) for n in RESIDUAL_FEATURES]] = np.nan  # no residual correction
     twice = Selector(tmp_path)
     import lightgbm
 
-    single_scores = lightgbm.Booster(model_str=(WEIGHTS_DIR / RANKER_FILE).read_text(encoding="utf-8")).predict(X)
+    base = [FEATURES.index(n) for n in BASE_FEATURES]
+    single_scores = lightgbm.Booster(model_str=(WEIGHTS_DIR / RANKER_FILE).read_text(encoding="utf-8")).predict(X[:, base])
     assert np.allclose(twice.rank(X), single_scores, atol=1e-5)  # the mean of two equal rankers is either
     meta["rankers"].append("ranker-2.txt")
     (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(SelectorError, match=r"ranker-2\.txt"):
+        Selector(tmp_path)
+
+
+def test_the_residual_moves_only_candidates_whose_residual_features_are_known(tmp_path: Path) -> None:
+    for name in (RANKER_FILE, ANSWERABILITY_FILE):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    meta = json.loads((WEIGHTS_DIR / META_FILE).read_text(encoding="utf-8"))
+    meta["residual"] = {"features": list(RESIDUAL_FEATURES), "weights": [1.0, 2.0]}
+    (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    plain = dict(meta, residual={"features": [], "weights": []})
+    (tmp_path / "plain").mkdir()
+    for name in (RANKER_FILE, ANSWERABILITY_FILE):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / "plain" / name)
+    (tmp_path / "plain" / META_FILE).write_text(json.dumps(plain), encoding="utf-8")
+    X = np.random.default_rng(1).random((3, len(FEATURES))).astype(np.float32)
+    cols = [FEATURES.index(n) for n in RESIDUAL_FEATURES]
+    X[0, cols] = np.nan  # a question with no asked head: ranked as by the ranker alone
+    X[1, cols] = [1.0, 0.0]
+    X[2, cols] = [1.0, 1.0]
+    moved = Selector(tmp_path).rank(X) - Selector(tmp_path / "plain").rank(X)
+    assert np.allclose(moved, [0.0, 1.0, 3.0], atol=1e-5)
+    meta["residual"]["features"] = ["no_such_feature"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(SelectorError, match="no_such_feature"):
         Selector(tmp_path)
 
 
@@ -171,3 +197,23 @@ def test_cross_fitting_keeps_an_article_in_one_fold_and_learns_the_signal(monkey
     assert all(len(f) == 1 for f in folds.values()) and len({f for s in folds.values() for f in s}) > 1
     scores = evaluate(fit(groups, folds=3), groups, "held")
     assert scores["selector"]["clause_accuracy"] > 0.9 and scores["answerability_auc"] is not None
+
+
+def test_a_residual_fitted_on_a_kept_ranker_learns_what_the_ranker_does_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranker reads e5 only; the gold clause also always says the asked head: the residual,
+    fitted with that ranker frozen (``--residual-only``), gives the head a positive weight and
+    keeps the ranker's trees and the answerability model as they were."""
+    from assistant.selector import train
+    from assistant.selector.train import evaluate, fit
+
+    monkeypatch.setattr(train, "ROUNDS", 40)
+    monkeypatch.setattr(train, "ANSWERABILITY_ROUNDS", 40)
+    groups = _toy_groups(300)
+    head = FEATURES.index("head_clause")
+    for g in groups:
+        g.X[:, head] = g.y
+    ranker, answerability = fit(groups, folds=3)
+    assert ranker.weights[list(RESIDUAL_FEATURES).index("head_clause")] > 0.5
+    kept, same = fit(groups, folds=3, keep=(ranker.boosters, answerability))
+    assert same is answerability and kept.boosters == ranker.boosters
+    assert evaluate((kept, same), groups, "held")["selector"]["clause_accuracy"] == 1.0
