@@ -316,12 +316,14 @@ LEAD_SUBJECT = True
 
 
 def source_figures(chunks: Sequence[Chunk]) -> list[FigureRow]:
-    """The rows of one source's chunks, given in reading order (an article's first chunk is its lead)."""
-    leads: dict[int, str] = {}
+    """The rows of one source's chunks, given in reading order (an article's first chunk is its lead;
+    a stand-alone passage of a passages jsonl is an article of its own and has none)."""
+    leads: dict[str, str] = {}
     for c in chunks:
-        if c.article_index not in leads:
-            leads[c.article_index] = title_place(c.text, nation=True) if LEAD_SUBJECT and not c.city else ""
-    return [r for c in chunks for r in chunk_figures(c, leads[c.article_index])]
+        if c.document not in leads:
+            article = c.document != c.id
+            leads[c.document] = title_place(c.text, nation=True) if LEAD_SUBJECT and article and not c.city else ""
+    return [r for c in chunks for r in chunk_figures(c, leads[c.document])]
 
 
 def _figure_values(row: FigureRow) -> tuple:

@@ -225,3 +225,22 @@ def test_a_news_article_naming_no_place_in_a_passage_is_about_what_its_lead_name
         assert_figures_match(index)
     finally:
         index.close()
+
+
+def test_a_passage_of_a_passages_jsonl_takes_no_lead_from_the_passage_before(tmp_path: Path) -> None:
+    """Each passage of a jsonl corpus is a document of its own: the first one's place is no lead for the rest."""
+    import json
+
+    passages = tmp_path / "passages.jsonl"
+    passages.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in (
+        {"id": "p1", "text": "在上海，某展会举行，签约项目30个。"},
+        {"id": "p2", "text": "截至6月末，高技术制造业中长期贷款余额2.5万亿元。"},
+    )) + "\n", encoding="utf-8")
+    index = BulletinIndex(make_settings(tmp_path / "data"))
+    try:
+        Builder(index, show_progress=False).build(passages)
+        rows = {r.text: r for r in index.figures(limit=100)[0]}
+        assert rows["30个"].entity == "上海" and rows["2.5万亿元"].entity == ""
+        assert_figures_match(index)
+    finally:
+        index.close()
