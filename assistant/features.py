@@ -150,8 +150,8 @@ def asked_head(question: str) -> tuple[str, ...]:
     tagged = Lexicon.empty().tagged(rest)
     words: list[str] = []
     for i, (word, flag) in enumerate(tagged):
-        if not words and len(word) == 1 and (i == 0 and (word in units().units or flag[:1] == "q" or word in "样些")
-                                             or (word == "的" and tagged[i - 1][0] == "样")):
+        measure = i == 0 and (word in units().units or flag[:1] == "q" or word in "样些")
+        if not words and len(word) == 1 and (measure or (word == "的" and i > 0 and tagged[i - 1][0] == "样")):
             continue  # the measure word of 哪所 / 哪一种 / 哪些, 「什么样的」 (not the 处 of 何处: a place)
         if flag in _HEAD_POS and len(words) < MAX_HEAD_WORDS:
             words.append(word)
