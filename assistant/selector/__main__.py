@@ -1,8 +1,11 @@
 """``python -m assistant.selector train`` — rebuild the learned selector weights (fixed seed).
 
-Writes ``assistant/data/selector/{model.txt,meta.json}`` and records the run (data hashes, time,
-held-aside scores) in ``benchmarks/RESULTS.md``.  Needs ``../shared/train-data/mrc`` and the
-default embedding model (``make model``); takes about a quarter of an hour on 2 cores.
+Writes ``assistant/data/selector/{ranker.txt,answerability.txt,meta.json}`` and records the run
+(data hashes, time, held-aside scores) in ``benchmarks/RESULTS.md``.  Needs
+``../shared/train-data/mrc`` and the default embedding model (``make model``); takes about a
+quarter of an hour on 2 cores.  ``train --residual-only`` keeps the shipped ranker and
+answerability model and fits only the residual's weights (about 9 minutes): how the shipped
+weights were made.
 """
 
 from __future__ import annotations
