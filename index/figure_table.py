@@ -21,6 +21,7 @@ import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from index.cleaning import is_cjk
 from index.datafiles import read_tsv
 from index.figures import Figure, find_figures, is_year
 from index.gazetteer import gazetteer, place_words
@@ -28,7 +29,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/17"
+FIGURE_EXTRACTOR = "figures/18"
 
 _SENTENCE_END = "。！？!?；;\n"
 _PERIOD_SCOPE_END = "。！？!?\n"
@@ -366,17 +367,13 @@ def _inline_close(text: str, at: int) -> int:
     >>> [_inline_close(t, i) for i in (t.find("（居"), t.find("（含"), t.find("（27"))]
     [10, 0, 0]
     """
-    if text[at : at + 1] not in "（(" or not at or not _cjk(text[at - 1]):
+    if text[at : at + 1] not in "（(" or not at or not is_cjk(text[at - 1]):
         return 0
     close = next((i for i in range(at + 1, min(at + MAX_INLINE_CHARS + 2, len(text))) if text[i] in "）)"), 0)
     inner = text[at + 1 : close] if close else ""
-    if not inner or not all(_cjk(ch) or ch == "、" for ch in inner) or not _cjk(text[close + 1 : close + 2]):
+    if not inner or not all(is_cjk(ch) or ch == "、" for ch in inner) or not is_cjk(text[close + 1 : close + 2]):
         return 0
     return close + 1
-
-
-def _cjk(ch: str) -> bool:
-    return bool(ch) and "\u4e00" <= ch <= "\u9fff"
 
 
 def _quoted(text: str, at: int) -> bool:

@@ -396,7 +396,8 @@ def load_base(directory: Path) -> tuple[tuple[list, object], dict]:
     meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
     if meta.get("base_features", meta.get("features")) != list(BASE_FEATURES):
         raise SelectorError(f"the weights in {directory} were not trained for this code's base features "
-                         f"({len(BASE_FEATURES)} of {FEATURES_VERSION}): train them in full instead")
+                            f"({len(BASE_FEATURES)} of {FEATURES_VERSION}): train them in full with "
+                            "python -m assistant.selector train")
     rankers = [lightgbm.Booster(model_str=(directory / name).read_text(encoding="utf-8"))
                for name in meta.get("rankers", [RANKER_FILE])]
     answerability = lightgbm.Booster(model_str=(directory / ANSWERABILITY_FILE).read_text(encoding="utf-8"))
