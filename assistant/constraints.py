@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from assistant.candidates import Candidate, Passage
 from assistant.features import _place_ok, _unit_matches, edition_asked, metric_modifiers, names_in
-from assistant.query import AskedPlace, QueryAnalysis, question_words
+from assistant.query import AskedPlace, QueryAnalysis, question_words, word_section
 from index.clauses import sentences
 from index.cleaning import fold_width
 from index.figure_table import is_rank
@@ -287,19 +287,11 @@ def asks(clause: str) -> bool:
     text = fold_width(clause).strip().rstrip("。．.!！”’」）) ").lower()
     if text.endswith(("?", "？", "吗", "呢")):
         return True
-    if any(w in text for w in _section("concessive")):
+    if any(w in text for w in word_section("concessive")):
         return False  # 「无论什么时候」 asks nothing
-    for word in _section("indefinite"):
+    for word in word_section("indefinite"):
         text = text.replace(word, "")  # 「任何时候」 holds 何时 but means "any time"
     return any(w in text for w in _interrogatives())
-
-
-@lru_cache(maxsize=4)
-def _section(name: str) -> tuple[str, ...]:
-    """The words of one section of ``question_words.tsv`` ([morpheme], [concessive], [indefinite])."""
-    from index.datafiles import read_tsv
-
-    return tuple(w for sec, (w, _kind, _p) in read_tsv("assistant", "data/question_words.tsv", 3) if sec == name)
 
 
 @lru_cache(maxsize=1)
@@ -307,7 +299,7 @@ def _interrogatives() -> tuple[str, ...]:
     """The question words of ``question_words.tsv`` that only a question says: those built on an
     interrogative (谁, 什么, 哪, 怎, 何, 多少), not 「日期」 (a noun) nor 「几日」 (「近几日」 is no question:
     几 is no morpheme of the data file, it also counts vaguely)."""
-    return tuple(w for w, _ in question_words() if not w.isascii() and any(m in w for m in _section("morpheme")))
+    return tuple(w for w, _ in question_words() if not w.isascii() and any(m in w for m in word_section("morpheme")))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.candidates import Candidate, Passage
-from assistant.query import ANSWER_KINDS, QueryAnalysis, question_words
+from assistant.query import ANSWER_KINDS, QueryAnalysis, question_words, word_section
 from assistant.retrieval import mentions, period_match
 from index.cleaning import fold_width
 from index.figures import find_figures, supported, units
@@ -122,19 +122,47 @@ def _figure_ask(analysis: QueryAnalysis) -> tuple[str, re.Match[str]] | None:
     return (text, asks[-1]) if asks else None
 
 
-# What/which words whose following noun names the kind of thing asked for (「什么制度」「哪一种气候」
-# 「何种制度」); a measure word may come between (哪所学校).
-_WHICH_RE = re.compile(r"(?:什么|哪|(?<![如为任几奈])何|啥)一?")  # not 如何, 为何, 任何
 # The selector's residual reads the asked head (ablation: no-asked-head).
 ASKED_HEAD = True
 _HEAD_POS = frozenset({"n", "vn", "nz", "j", "l", "ng"})  # common nouns (not names, places or times)
 MAX_HEAD_WORDS = 2
 
 
+@lru_cache(maxsize=1)
+def _which_re() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(the [which] interrogatives, the [not-which] words holding one) of ``question_words.tsv``."""
+    def alternation(words: Sequence[str]) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+    return alternation(word_section("which")), alternation(word_section("not-which"))
+
+
+def _after_which(question: str) -> str | None:
+    """The text after the question's last [which] interrogative that no [not-which] word holds, and
+    after one [which-filler] (哪一 / 哪些 / 什么样的); None when there is none.
+
+    >>> _after_which("如何看待哪一种气候"), _after_which("为何要改"), _after_which("什么样的能力"), _after_which("什么样子")
+    ('种气候', None, '能力', '样子')
+    """
+    which, not_which = _which_re()
+    blocked = {i for m in not_which.finditer(question) for i in range(m.start(), m.end())}
+    found = [m for m in which.finditer(question) if blocked.isdisjoint(range(m.start(), m.end()))]
+    if not found:
+        return None
+    rest = question[found[-1].end() :]
+    first = Lexicon.empty().tagged(rest)[:1]
+    for filler in sorted(word_section("which-filler"), key=len, reverse=True):
+        # not the start of a longer noun: 「什么样子」 asks for a 样子
+        if rest.startswith(filler) and not (first and len(first[0][0]) > len(filler) and first[0][1][:1] == "n"):
+            return rest[len(filler) :]
+    return rest
+
+
 def asked_head(question: str) -> tuple[str, ...]:
     """The words of the noun right after the question's last 什么 / 哪 / 何 (and a measure word), the
     kind of thing it asks for: an answer usually names one (「月调度制度」 for 「什么调度办法」, 「卫所制度」
     for 「何种制度」).  Empty when no noun follows (「…是什么？」「什么时候」 keeps 时候: the learner weighs it).
+    The interrogatives and what may follow them are data (``question_words.tsv`` [which]).
 
     >>> asked_head("吕梁对这些考核指标用的是什么调度办法？"), asked_head("华沙可以被归类为哪一种气候?")
     (('调度', '办法'), ('气候',))
@@ -143,16 +171,14 @@ def asked_head(question: str) -> tuple[str, ...]:
     >>> asked_head("视锥细胞在何处的效率最高?"), asked_head("有什么样的能力?"), asked_head("重点加快哪些项目？")
     ((), ('能力',), ('项目',))
     """
-    found = list(_WHICH_RE.finditer(question)) if ASKED_HEAD else []
-    if not found:
+    rest = _after_which(question) if ASKED_HEAD else None
+    if not rest:
         return ()
-    rest = question[found[-1].end() :]
     tagged = Lexicon.empty().tagged(rest)
     words: list[str] = []
     for i, (word, flag) in enumerate(tagged):
-        measure = i == 0 and (word in units().units or flag[:1] == "q" or word in "样些")
-        if not words and len(word) == 1 and (measure or (word == "的" and i > 0 and tagged[i - 1][0] == "样")):
-            continue  # the measure word of 哪所 / 哪一种 / 哪些, 「什么样的」 (not the 处 of 何处: a place)
+        if i == 0 and len(word) == 1 and (word in units().units or flag[:1] == "q"):
+            continue  # the measure word of 哪所 / 哪一种 (not the 处 of 何处: a place)
         if flag in _HEAD_POS and len(words) < MAX_HEAD_WORDS:
             words.append(word)
             continue

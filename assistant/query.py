@@ -96,6 +96,13 @@ def question_words() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(rows, key=lambda r: -len(r[0])))
 
 
+@lru_cache(maxsize=8)
+def word_section(name: str) -> tuple[str, ...]:
+    """The words of one section of ``question_words.tsv`` ([morpheme], [which], [not-which] …), in
+    file order."""
+    return tuple(w for sec, (w, _kind, _p) in read_tsv("assistant", "data/question_words.tsv", 3) if sec == name)
+
+
 @lru_cache(maxsize=1)
 def follow_up_asks() -> dict[str, str]:
     """Answer kind → how a follow-up without a question word asks it again (「是多少？」)."""
