@@ -88,17 +88,21 @@ class Gazetteer:
         """Place names in ``text``, longest match first, left to right.
 
         A county's short name must also be a word of the sentence (jieba's cut of the text
-        around it), so 「重大安全」 does not name 大安 nor 「云安全」 云安.
+        around it), so 「重大安全」 does not name 大安 nor 「云安全」 云安.  No place starts inside a
+        name (「孙中山」 names no 中山, 「托木斯克州」 no 克州).
 
         >>> [m.surface for m in gazetteer().find("重大安全风险，云安全赛道，吉林大安市，吕梁和太原")]
         ['吉林', '大安市', '吕梁', '太原']
+        >>> [m.surface for m in gazetteer().find("孙中山的故乡在中山市翠亨村；托木斯克州与天津人")]
+        ['中山市', '天津']
         """
         out: list[Mention] = []
         i, n = 0, len(text)
         while i < n:
             for length in range(min(self._max_len, n - i), 1, -1):
                 codes = self._surfaces.get(text[i : i + length])
-                if codes and (not self._needs_boundary(text[i : i + length], codes) or _is_word(text, i, i + length)):
+                if (codes and (not self._needs_boundary(text[i : i + length], codes) or _is_word(text, i, i + length))
+                        and not (NAME_GUARD and _inside_name(text, i))):
                     out.append(Mention(text[i : i + length], i, i + length, codes))
                     i += length
                     break
@@ -163,6 +167,32 @@ def _jieba():
     tok = jieba.Tokenizer()
     tok.initialize()
     return tok
+
+
+# A place does not start inside a person's or a transliterated name.  Read at build time (article
+# cities, figure entities) and by query analysis; measured in benchmarks/RESULTS.md (name guard).
+NAME_GUARD = True
+
+
+def _inside_name(text: str, start: int) -> bool:
+    """Does ``start`` fall inside (not at the start of) a word that jieba's dictionary tags as a
+    person's or a transliterated foreign name (nr, nrfg, nrt: 孙中山, 托木斯克)?  A demonym such as
+    天津人 (also nr) starts with its place and keeps it."""
+    a = max(0, start - 6)
+    pos = a
+    for word in _jieba().cut(text[a : start + 6], HMM=False):
+        if pos < start < pos + len(word):
+            return word in _name_words()
+        if pos >= start:
+            return False
+        pos += len(word)
+    return False
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> frozenset[str]:
+    """The words jieba's dictionary tags as names of people or transliterated names (nr*)."""
+    return frozenset(w for w, (_freq, tag) in _common_words().items() if tag.startswith("nr"))
 
 
 def _is_word(text: str, start: int, end: int) -> bool:

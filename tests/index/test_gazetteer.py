@@ -33,6 +33,15 @@ def test_common_words_are_not_places() -> None:
     assert names("重大安全风险") == []  # 大安 (a city in 吉林) is not a word of this sentence
 
 
+def test_no_place_starts_inside_a_name() -> None:
+    """「孙中山」 is a person, 「托木斯克州」 a Russian oblast: neither names 中山市 or 克州; a
+    demonym (天津人) and a place after a name (孙中山在广州) still do."""
+    assert names("1924年，孙中山在广州创办黄埔军校。") == ["广东省广州市"]
+    assert names("伊尔库茨克州、托木斯克州位于西伯利亚") == []
+    assert names("罗保铭，天津人。") == ["天津市"]
+    assert names("翠亨村属中山市南朗镇") == ["广东省中山市"]
+
+
 def test_ambiguous_names_keep_every_reading() -> None:
     g = gazetteer()
     [m] = g.find("朝阳区")
