@@ -316,10 +316,16 @@ def split_compound(question: str) -> list[str]:
     ['一季度，吕梁开发区规上工业增加值是多少？']
     >>> split_compound("萧山经开区是哪一年设立的？它在综合考评中排第几名？")
     ['萧山经开区是哪一年设立的', '它在综合考评中排第几名']
+
+    A clause ending in a locative (方位词: 中, 前, 之外 …) frames the question, it asks nothing of
+    its own (「北朝几个朝代中，哪个朝代…」: 几个 there counts the field the question picks from):
+
+    >>> split_compound("北朝几个朝代中，哪个朝代最积极建筑长城?")
+    ['北朝几个朝代中，哪个朝代最积极建筑长城?']
     """
     segments = [s for s in re.split(r"(?<=[，,；;？?])", question) if s.strip("，,；;？? ")]
     asking_re = re.compile("|".join(re.escape(w) for w, _ in question_words() if not w.isascii()))
-    asking = [bool(asking_re.search(s)) and len(re.findall("[\u4e00-\u9fff]", s)) >= 4 for s in segments]
+    asking = [bool(asking_re.search(s)) and len(re.findall("[\u4e00-\u9fff]", s)) >= 4 and not _frames(s) for s in segments]
     if sum(asking) < 2:
         return [question]
     out: list[str] = []
@@ -332,6 +338,19 @@ def split_compound(question: str) -> list[str]:
     if pending and out:
         out[-1] += pending.rstrip("，,；;？? ")
     return out
+
+
+# Frame clauses ask nothing (measured in benchmarks/RESULTS.md, 2026-12-07: compound frames).
+FRAME_CLAUSES = True
+
+
+def _frames(segment: str) -> bool:
+    """Does the clause end in a locative (jieba's part of speech f: 「…几百年中」「…之外」), so that it
+    sets the field or the time the question asks within?"""
+    from index.lexicon import Lexicon
+
+    tagged = Lexicon.empty().tagged(segment.rstrip("，,；;？? "))
+    return FRAME_CLAUSES and bool(tagged) and tagged[-1][1] == "f"
 
 
 # --- analysis -------------------------------------------------------------------------------

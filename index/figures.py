@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from index.cleaning import fold_width
@@ -141,6 +141,7 @@ def find_figures(text: str) -> list[Figure]:
     u = units()
     folded = fold_width(text)
     out: list[Figure] = []
+    pending: set[int] = set()  # starts of leading Chinese-numeral parts (两亿 of 两亿三千万元)
     fractions = [(m, v) for m in FRACTION_RE.finditer(folded) if (v := _fraction(m)) is not None]
     for m, value in fractions:
         number = f"{value:.2f}".rstrip("0").rstrip(".")
@@ -151,11 +152,14 @@ def find_figures(text: str) -> list[Figure]:
             continue  # the numerator of 「百分之5.2」 is part of the fraction
         unit = m.group("unit1") or m.group("unit2") or ""
         mult = m.group("mult") or ""
+        leading = False  # 「两亿三千万元」: a Chinese numeral with a multiplier only, kept if a smaller part follows
         if m.group("cn") is not None:
             value = cn_number(m.group("cn"))
+            leading = bool(mult) and not unit and value is not None and value > 0
             # 「一批项目」「一家企业」: a lone 一 is an article, not a figure; 「“三个一批”」 is a name.
-            if (value is None or not unit or m.group("cn") == "一" or u.units[unit].kind not in ("count", "time", "money")
-                    or folded.count("“", 0, m.start()) > folded.count("”", 0, m.start())):
+            if not leading and (value is None or not unit or m.group("cn") == "一"
+                                or u.units[unit].kind not in ("count", "time", "money")
+                                or folded.count("“", 0, m.start()) > folded.count("”", 0, m.start())):
                 continue
             number = str(value)
         else:
@@ -182,7 +186,47 @@ def find_figures(text: str) -> list[Figure]:
                 ordinal=bool(m.group("ord")),
             )
         )
+        if leading:
+            pending.add(out[-1].start)
+    out = _join_compounds(out, folded) if COMPOUND_NUMERALS else out
+    out = [f for f in out if f.start not in pending or f.unit]  # a leading part that found no rest
     return sorted(out, key=lambda f: f.start) if fractions else out
+
+
+# Join a compound numeral's parts (benchmarks/RESULTS.md, 2026-12-07: compound numerals).
+COMPOUND_NUMERALS = True
+
+
+def _join_compounds(figures: list[Figure], folded: str) -> list[Figure]:
+    """「3亿5000万元」「2万5千元」「两亿三千万元」: a number with a multiplier and no unit, followed
+    at once by a smaller part, is one figure (3.5亿元), as Chinese writes big numbers from the
+    largest part down.  The part must fit below the multiplier before it (5000万 < 1亿).
+
+    >>> [(f.text, f.key, f.value) for f in find_figures("总投资3亿5000万元，2万5千人，-3亿5000万元，两亿三千万元")]
+    [('3亿5000万元', '3.5亿元', 350000000.0), ('2万5千人', '2.5万人', 25000.0), ('-3亿5000万元', '-3.5亿元', -350000000.0), ('两亿三千万元', '2.3亿元', 230000000.0)]
+    >>> [f.text for f in find_figures("3亿、5000万元，1.2亿3000万，1万2，2万2023年，1亿1234万5678年前")]
+    ['3亿', '5000万元', '1.2亿', '3000万', '1万', '2', '2万', '2023年', '1亿1234万', '5678年']
+    """
+    u = units()
+    out: list[Figure] = []
+    for f in figures:
+        prev = out[-1] if out else None
+        # The parts: a whole number before (1.2亿3000万 is two figures), and after it a part with a
+        # multiplier or a unit of an amount (「2万2023年」 is a count and a year; 「1万2」 is left alone).
+        if (prev is not None and prev.multiplier and not prev.unit and not prev.approx and not prev.ordinal
+                and prev.number.lstrip("-").isdigit() and f.start == prev.end and f.number.isdigit() and not f.ordinal
+                and (f.multiplier or (f.unit and f.kind not in ("time", *DATE_KINDS)))):
+            top = u.multipliers[prev.multiplier]
+            rest = float(f.number) * u.multipliers.get(f.multiplier, 1.0)
+            if rest < top:
+                total = float(prev.number) * top + (-rest if prev.number.startswith("-") else rest)
+                number = f"{total / top:.10f}".rstrip("0").rstrip(".")
+                info = u.units.get(f.unit)
+                out[-1] = replace(f, text=folded[prev.start : f.end], start=prev.start, number=number,
+                                  multiplier=prev.multiplier, value=total * (info.factor if info else 1.0))
+                continue
+        out.append(f)
+    return out
 
 
 def same_figure(a: Figure, b: Figure) -> bool:

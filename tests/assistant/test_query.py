@@ -186,6 +186,9 @@ def test_latin_words_of_a_chinese_question(question: str, latin: tuple[str, ...]
         ("一季度，吕梁规上工业增加值是多少？", ["一季度，吕梁规上工业增加值是多少？"]),  # one question word
         ("吕梁和太原分别有哪些开发区？", ["吕梁和太原分别有哪些开发区？"]),
         ("有调区意向的开发区有几个？扩区呢？", ["有调区意向的开发区有几个？扩区呢？"]),  # 扩区呢 asks nothing itself
+        # A clause ending in a locative frames the question (几 there is "several", 几内亚 a name).
+        ("在近几年中，哪个开发区签约投资额最高？", ["在近几年中，哪个开发区签约投资额最高？"]),
+        ("新几内亚的气候除了东南沿海之外，属于哪一种气候？", ["新几内亚的气候除了东南沿海之外，属于哪一种气候？"]),
     ],
 )
 def test_split_compound(question: str, parts: list[str]) -> None:

@@ -51,6 +51,33 @@ def test_equal_values_in_other_multipliers_are_the_same_figure() -> None:
     assert same_figure(find_figures("5亿美金")[0], find_figures("5亿美元")[0])
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("总投资3亿5000万元，", "3.5亿元", 3.5e8),
+        ("引进人才2万5千人", "2.5万人", 2.5e4),
+        ("两亿三千万元", "2.3亿元", 2.3e8),
+        ("预算2亿4940万日圆", "2.494亿日圆", 2.494e8),
+        ("同比下降-1亿2000万美元", "-1.2亿美元", -1.2e8),
+    ],
+)
+def test_a_compound_numeral_is_one_figure(text: str, key: str, value: float) -> None:
+    [f] = [f for f in find_figures(text) if f.is_quantity]
+    assert f.key == key and f.value == pytest.approx(value)
+
+
+def test_a_compound_numeral_verifies_its_decimal_form_and_no_part_of_it() -> None:
+    """An answer's 3.5亿元 is the passage's 3亿5000万元; its 5000万元 is not a figure the passage states."""
+    passage = "项目总投资3亿5000万元，"
+    assert supported("3.5亿元", passage) and supported("35000万元", passage)
+    assert not supported("5000万元", passage) and not supported("3亿元", passage)
+
+
+def test_parts_that_do_not_make_one_numeral_stay_apart() -> None:
+    texts = [f.text for f in find_figures("3亿、5000万元；1.2亿3000万；2万2023年")]
+    assert texts == ["3亿", "5000万元", "1.2亿", "3000万", "2万", "2023年"]
+
+
 def test_every_unit_of_the_data_file_is_read_and_checked() -> None:
     for name, unit in units().units.items():
         found = find_figures(f"共12{name}，")
