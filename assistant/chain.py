@@ -16,17 +16,18 @@ from typing import Any
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
-from assistant import compose, outline, table_answers
+from assistant import compose, constraints, outline, table_answers
 from assistant.condense import condense
 from assistant.constraints import looks_like_instruction
 from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
-from assistant.features import keywords
+from assistant.features import keywords, metric_modifiers
 from assistant.llm import LLMAnswerer, LLMError
 from assistant.query import QueryAnalysis, analyse, split_compound
 from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
 from assistant.selector import WEIGHTS_DIR, Selector, default_selector
 from assistant.turn import AnswerChunk, InvalidQuestionError, Reset, Turn, validate_question
 from assistant.types import Answer, Citation
+from index.cleaning import fold_width
 from index.figures import find_figures
 from index.gazetteer import gazetteer
 from index.lexicon import STOPWORDS
@@ -212,6 +213,10 @@ class BulletinAssistant:
             return False
         text = "".join(p.text for p in draft.parts)
         if sub.figure_intent:
+            # 「对接了多少项央企项目？总投资多少？」: the sub-question's metric must be the draft's too.
+            folded = fold_width(text).lower()
+            if constraints.METRIC_CONSTRAINT and any(m not in folded for m in metric_modifiers(sub, self.index.lexicon)):
+                return False
             figs = [f for f in find_figures(text) if f.is_quantity]
             if sub.units:
                 return any(f.unit in sub.units for f in figs)
@@ -238,7 +243,13 @@ class BulletinAssistant:
         parts: list[Part] = []
         reasons: list[str] = []
         confidences: list[float] = []
+        said: set[str] = set()  # the places, periods and terms the parts before named
         for analysis, retrieved in zip(turn.sub_analyses, found, strict=True):
+            own = {*analysis.place_names, *(p.text for p in analysis.periods), *analysis.terms}
+            answered = [p for p in parts if p.hit >= 0]
+            if answered and own <= said and self._covers(Draft(parts=answered), analysis):
+                continue  # 「对接了多少项央企项目？总投资多少？」: the first part's sentence gives both
+            said |= own
             draft = self.extractive.answer(analysis, retrieved)
             if draft.refused or not draft.parts:
                 reasons.append(draft.reason)

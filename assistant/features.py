@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.candidates import Candidate, Passage
-from assistant.query import ANSWER_KINDS, QueryAnalysis, question_words, word_section
+from assistant.query import ANSWER_KINDS, QueryAnalysis, head_nouns, question_words, unit_hints, word_section
 from assistant.retrieval import mentions, period_match
 from index.cleaning import fold_width
 from index.figures import find_figures, supported, units
@@ -264,7 +264,44 @@ def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ..
     if found is None:
         return ()
     text, ask = found
-    tagged = lexicon.tagged(text[: ask.start()])
+    after = _after_modifiers(text, ask.end(), lexicon) if AFTER_MODIFIERS else ()
+    return tuple(dict.fromkeys(_before_modifiers(text, ask.start(), lexicon) + after))
+
+
+# A name after the question word qualifies the counted thing too (「多少项央企项目」 → 央企);
+# ablation: no-after-modifiers.
+AFTER_MODIFIERS = True
+
+
+def _after_modifiers(text: str, at: int, lexicon: Lexicon) -> tuple[str, ...]:
+    """The nouns before the head of the name right after the question word and its measure word:
+    「对接了多少项央企项目」 counts 项目 *of 央企*; 「有多少家企业」 names no modifier.
+
+    >>> _after_modifiers("对接了多少项央企项目？", 5, Lexicon.empty()), _after_modifiers("有多少家企业入驻？", 3, Lexicon.empty())
+    (('央企',), ())
+    >>> _after_modifiers("德国失去了多少比例人口?", 7, Lexicon.empty())
+    ()
+    """
+    skip = _question_tokens() | STOPWORDS
+    # The measure word (项, 家, 亿元) goes before tagging: jieba would read 「项央企」 as 项央 + 企.
+    at += max((len(u) for u in units().units if text.startswith(u, at)), default=0)
+    run: list[tuple[str, str]] = []
+    for word, flag in lexicon.tagged(text[at:]):
+        if flag[:1] != "n" and flag not in ("vn", "b", "j", "l"):
+            break
+        if _not_a_modifier(word, flag, skip, lexicon):
+            break
+        run.append((word, flag))
+    while run and run[-1][1] == "vn":
+        run.pop()  # 「多少支队伍参赛」: a verbal noun after the counted thing is what it does
+    # 「多少比例人口」: a word that says what kind of figure is asked (比例, 数量) qualifies nothing.
+    generic = {w for w, _ in unit_hints()} | {w for w, _ in head_nouns()}
+    return tuple(w for w, _flag in run[:-1] if len(w) >= 2 and w not in generic)
+
+
+def _before_modifiers(text: str, ask_start: int, lexicon: Lexicon) -> tuple[str, ...]:
+    """The modifiers in the name right before the question word (``metric_modifiers``)."""
+    tagged = lexicon.tagged(text[:ask_start])
     skip = _question_tokens() | STOPWORDS
     name: list[tuple[str, str]] = []
     aspect = linked = False

@@ -127,6 +127,9 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                             lambda: patched("assistant.constraints.NAMED_TIMES", False), {}),
     "no-general-measure": ("「多少个」 needs a figure counted with 个, not any measure word (2000人)",
                            lambda: patched("assistant.features.GENERAL_MEASURE_WORD", "\0"), {}),
+    "no-after-modifiers": ("the name after the question word does not qualify the counted thing "
+                           "(「多少项央企项目」 is answered by any count of 项目)",
+                           lambda: patched("assistant.features.AFTER_MODIFIERS", False), {}),
     "no-asked-head": ("the selector's residual off: the kind a 什么 / 哪 question asks for (「什么调度办法」) "
                       "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
 }

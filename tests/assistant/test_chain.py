@@ -142,6 +142,10 @@ MINI = {
         "今年引进高层次人才25名。\n\n"
         "太原经开区于1992年经国务院批准设立。经国务院批准设立的太原经开区在国家级经开区综合考评中位列第15名。\n"
     ),
+    "fuzhou.txt": (
+        "福州市：福州新区举行中央企业和地方国企签约活动\n\n"
+        "座谈会上，对接央企项目50项，总投资2802亿元；地方国企项目14项，总投资513亿元。\n"
+    ),
 }
 
 
@@ -211,6 +215,9 @@ def test_place_swap_follow_up_is_refused_for_an_absent_city(mini: BulletinAssist
         ("太原有几条重点产业链，引进了多少名高层次人才？", ["9条", "25名"]),
         # The ranking's sentence names every word of the first part, but not its year.
         ("太原经开区是哪一年经国务院批准设立的？它在综合考评中排第几名？", ["1992年", "第15名"]),
+        # The whole question's best clause (地方国企项目14项，总投资513亿元) has a count and an amount,
+        # but not the 央企 the first part counts: each part is answered on its own.
+        ("福州新区首次举行的中央企业和大型地方国企签约活动座谈会上，对接了多少项央企项目？总投资多少？", ["50项", "2802亿元"]),
     ],
 )
 def test_each_part_of_a_compound_question_is_answered_and_cited(mini: BulletinAssistant, question: str,
@@ -223,6 +230,23 @@ def test_each_part_of_a_compound_question_is_answered_and_cited(mini: BulletinAs
         assert any(figure in c.text for c in answer.citations), figure
 
 
+def test_a_draft_for_the_whole_question_covers_a_part_only_with_the_metric_it_counts(mini: BulletinAssistant) -> None:
+    """A count and an amount of 地方国企项目 do not answer 「对接了多少项央企项目」, though the units fit."""
+    from assistant.extractive import Draft, Part
+    from assistant.query import analyse
+
+    draft = Draft([Part("地方国企项目14项，总投资513亿元", 0)])
+    assert not mini._covers(draft, analyse("座谈会上对接了多少项央企项目"))
+    assert mini._covers(draft, analyse("座谈会上对接了多少项地方国企项目"))
+
+
+def test_a_later_part_the_earlier_parts_answer_is_not_asked_again(mini: BulletinAssistant) -> None:
+    """「总投资多少」 after 「对接了多少项央企项目」 is the 2802亿元 of the sentence already quoted, not the
+    513亿元 of the 地方国企 projects that a search of its own would find first."""
+    answer = mini.ask("福州新区首次举行的中央企业和大型地方国企签约活动座谈会上，对接了多少项央企项目？总投资多少？")
+    assert "50项" in answer.text and "2802亿元" in answer.text and "513亿元" not in answer.text, answer.text
+
+
 def test_a_compound_question_says_which_part_the_bulletins_do_not_answer(mini: BulletinAssistant) -> None:
     answer = mini.ask("吕梁签约投资额是多少，眉县的GDP是多少？")
     assert not answer.refused and "24.07亿元" in answer.text
@@ -233,7 +257,7 @@ def test_a_compound_question_says_which_part_the_bulletins_do_not_answer(mini: B
 # --- the city filter ------------------------------------------------------------------------------------
 def test_known_cities(assistant: BulletinAssistant, mini: BulletinAssistant) -> None:
     assert set(assistant.known_cities()) == {"吕梁市", "太原市"}
-    assert set(mini.known_cities()) == {"吕梁市", "太原市"}
+    assert set(mini.known_cities()) == {"吕梁市", "太原市", "福州市"}
 
 
 @pytest.mark.parametrize(("city", "figure"), [("吕梁市", "24.07亿元"), ("太原市", "56亿元")])

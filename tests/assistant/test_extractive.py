@@ -240,6 +240,15 @@ def test_a_figure_of_another_metric_does_not_answer() -> None:
     assert "" in reasons("罗伯小学枪击案造成多少人死亡？", hits_of("罗伯小学发生枪击事件，导致21人死亡。"))
 
 
+def test_the_name_after_the_question_word_qualifies_the_counted_thing() -> None:
+    """「多少项央企项目」 is not answered by 「地方国企项目14项」: 央企 must be said where the count is."""
+    hits = hits_of("座谈会上，对接央企项目50项，总投资2802亿元；地方国企项目14项，总投资513亿元。")
+    # clauses: 座谈会上 | 对接央企项目50项 | 总投资2802亿元 | 地方国企项目14项 | 总投资513亿元
+    got = reasons("座谈会上对接了多少项央企项目？", hits)
+    assert got[1] == "" and got[3] == "未给出“央企”的数字"
+    assert reasons("有多少支队伍参赛？", hits_of("共有32支队伍参赛。"))[0] == ""  # 参赛 is what they do
+
+
 def test_a_when_did_it_start_question_is_answered_by_a_since_period() -> None:
     """「哪一年以来」 asks for the start of a period: 「2022年以来」 answers it, which it does not for
     「哪一年」 alone (a period running since then is no year things happened in)."""
