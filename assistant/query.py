@@ -349,8 +349,10 @@ def _frames(segment: str) -> bool:
     sets the field or the time the question asks within?"""
     from index.lexicon import Lexicon
 
+    if not FRAME_CLAUSES:
+        return False
     tagged = Lexicon.empty().tagged(segment.rstrip("，,；;？? "))
-    return FRAME_CLAUSES and bool(tagged) and tagged[-1][1] == "f"
+    return bool(tagged) and tagged[-1][1] == "f"
 
 
 # --- analysis -------------------------------------------------------------------------------

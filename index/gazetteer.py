@@ -101,8 +101,10 @@ class Gazetteer:
         while i < n:
             for length in range(min(self._max_len, n - i), 1, -1):
                 codes = self._surfaces.get(text[i : i + length])
-                if (codes and (not self._needs_boundary(text[i : i + length], codes) or _is_word(text, i, i + length))
-                        and not (NAME_GUARD and _inside_name(text, i))):
+                if codes and (not self._needs_boundary(text[i : i + length], codes) or _is_word(text, i, i + length)):
+                    if NAME_GUARD and _inside_name(text, i):
+                        i += 1  # no place of any length starts inside a name: one jieba cut per position
+                        break
                     out.append(Mention(text[i : i + length], i, i + length, codes))
                     i += length
                     break
