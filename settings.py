@@ -44,8 +44,9 @@ class Settings(BaseSettings):
 
     # --- embedding ---------------------------------------------------------
     embed_model: str = DEFAULT_EMBED_MODEL
-    # int8 ONNX Runtime copy of the model: ~3x faster on CPU, retrieval measured equal (RESULTS.md)
-    embed_backend: Literal["onnx-int8", "torch"] = "onnx-int8"
+    # ONNX Runtime copy of the model (RESULTS.md): onnx-int8 = int8 weights, what the selector was
+    # trained on; onnx = fp32, the same vectors on any CPU and batch; torch = the reference
+    embed_backend: Literal["onnx-int8", "onnx", "torch"] = "onnx-int8"
     embed_batch_size: int = 32
     model_dir: Path | None = None  # where the materialised embedding model lives
 

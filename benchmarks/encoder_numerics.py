@@ -1,9 +1,9 @@
-"""Speed and numerics of the int8 encoder: weights stored as int8 (ONNX recipe 2) vs uint8 with
-zero point 128 (recipe 3, ``index.onnx_encoder._unsigned_weights``).
+"""Speed and numerics of the two ONNX recipes (``index.onnx_encoder``): int8 (backend ``onnx-int8``,
+the default) and fp32 (backend ``onnx``).
 
 Exports the default model both ways into a temporary folder, then encodes the same passages with
-each and prints passages per second and the cosine between the two sets of vectors.  On a CPU
-without VNNI, recipe 2's u8×s8 product saturates, so the cosine is below 1 there.
+each, in batches and one text per call, and prints passages per second, the cosine between a
+text's vector in a batch and alone (1 means the batch does not matter), and between the recipes.
 
     python benchmarks/encoder_numerics.py [--passages 256] [--batch 32]
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -31,10 +30,17 @@ def passages(n: int) -> list[str]:
     return ["passage: " + parts[i % len(parts)] for i in range(n)]
 
 
-def timed(encoder, texts: list[str], batch: int) -> tuple[float, np.ndarray]:
+def batched(encoder, texts: list[str], batch: int) -> tuple[float, np.ndarray]:
+    """Seconds and vectors, ``batch`` texts per session run."""
     start = time.perf_counter()
-    vectors = np.vstack([encoder.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)])
-    return time.perf_counter() - start, vectors
+    out = []
+    for i in range(0, len(texts), batch):
+        group = encoder.tokenizer.encode_batch(texts[i : i + batch])
+        ids = np.array([e.ids for e in group], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in group], dtype=np.int64)
+        hidden = encoder.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        out.append(encoder._pool(hidden, mask))
+    return time.perf_counter() - start, np.vstack(out)
 
 
 def main() -> None:
@@ -52,26 +58,28 @@ def main() -> None:
         sys.exit(f"no model at {st_folder}: run `make model` first")
     texts = passages(args.passages)
     threads = len(os.sched_getaffinity(0))
+    print(f"{len(texts)} passages of ~300 characters, {threads} threads")
+    alone = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results = {}
-        for name, unsigned in (("int8 weights (recipe 2)", False), ("uint8 weights (recipe 3)", True)):
-            out = Path(tmp) / name.split()[0]
+        for recipe in onnx_encoder.RECIPES:
+            out = Path(tmp) / recipe
             out.mkdir()
-            keep = onnx_encoder._unsigned_weights if unsigned else (lambda path: 0)
-            with mock.patch.object(onnx_encoder, "_unsigned_weights", keep):
-                onnx_encoder._export(st_folder, out)
-            # The product's encoder (tokeniser, session, pooling), on this export.
-            with mock.patch.object(onnx_encoder, "materialize_onnx_int8", lambda folder, out=out: out):
-                encoder = onnx_encoder.OnnxEncoder(st_folder, threads=threads)
-            timed(encoder, texts[: args.batch], args.batch)  # warm-up
-            runs = [timed(encoder, texts, args.batch) for _ in range(3)]
-            best = min(r[0] for r in runs)
-            results[name] = runs[0][1]
-            print(f"{name}: {len(texts) / best:.1f} passages/s (best of 3, {threads} threads, batch {args.batch})")
-            shutil.rmtree(out)
-        a, b = results.values()
-        cos = (a * b).sum(1)
-        print(f"cosine between the two: mean {cos.mean():.5f}, min {cos.min():.5f} over {len(cos)} passages")
+            onnx_encoder._export(st_folder, out, recipe)
+            with mock.patch.object(onnx_encoder, "materialize_onnx", lambda folder, recipe, out=out: out):
+                encoder = onnx_encoder.OnnxEncoder(st_folder, recipe=recipe, threads=threads)
+            batched(encoder, texts[: args.batch], args.batch)  # warm-up
+            for batch in (args.batch, 1):
+                seconds, vectors = min((batched(encoder, texts, batch) for _ in range(2)), key=lambda r: r[0])
+                print(f"{recipe}, {batch:>2} per run: {len(texts) / seconds:6.1f} passages/s (best of 2)")
+                if batch == 1:
+                    alone[recipe] = vectors
+                else:
+                    in_batch = vectors
+            cos = (in_batch * alone[recipe]).sum(1)
+            print(f"{recipe}: cosine of a text in a batch of {args.batch} to itself alone: "
+                  f"mean {cos.mean():.7f}, min {cos.min():.7f}")
+    cos = (alone["fp32"] * alone["int8"]).sum(1)
+    print(f"int8 to fp32 (alone): mean {cos.mean():.5f}, min {cos.min():.5f} over {len(cos)} passages")
 
 
 if __name__ == "__main__":

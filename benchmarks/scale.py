@@ -75,13 +75,13 @@ def worker_build(a: argparse.Namespace) -> None:
     import index.builder as builder_mod
     from index.catalog import Catalog
     from index.chroma_store import ChromaStore
-    from index.embedding import HashingEmbedder, OnnxInt8Embedder, SentenceTransformerEmbedder
+    from index.embedding import HashingEmbedder, OnnxEmbedder, SentenceTransformerEmbedder
     from index.keyword import BM25Index
     from index.lexicon import Lexicon
     from index.store import BulletinIndex
 
     ph = sc.Phases(sampler)
-    for cls in (OnnxInt8Embedder, SentenceTransformerEmbedder, HashingEmbedder):
+    for cls in (OnnxEmbedder, SentenceTransformerEmbedder, HashingEmbedder):
         ph.wrap(cls, "_encode", "encoder")
     ph.wrap(builder_mod, "read_passages", "read + parse")
     ph.wrap(Lexicon, "tokenize", "jieba tokenise")
@@ -175,7 +175,8 @@ def worker_encode(a: argparse.Namespace) -> None:
     vectors = {}
     for label, backend, sort in (("fp32 torch, reading order (old path)", "torch", False),
                                  ("fp32 torch, length-sorted", "torch", True),
-                                 ("int8 ONNX, length-sorted (default)", "onnx-int8", True)):
+                                 ("int8 ONNX, length-sorted (default)", "onnx-int8", True),
+                                 ("fp32 ONNX, length-sorted", "onnx", True)):
         emb = make_embedder(REAL, Path(a.model_dir), backend=backend)
         emb.embed_passages(texts[:8], batch_size=8)  # warm-up
         t, load0 = time.perf_counter(), sc.loadavg()[0]

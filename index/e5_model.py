@@ -644,7 +644,7 @@ def materialize_e5_small(
 def _main(argv: Sequence[str] | None = None) -> int:
     """``python -m index.e5_model CACHE_DIR``: materialise the model and its int8 ONNX copy
     (the default backend), and print the model folder."""
-    from index.onnx_encoder import OnnxExportError, materialize_onnx_int8
+    from index.onnx_encoder import OnnxExportError, materialize_onnx
 
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
@@ -652,7 +652,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         folder = materialize_e5_small(Path(args[0]))
-        materialize_onnx_int8(folder, log=_log_stderr)
+        materialize_onnx(folder, "int8", log=_log_stderr)
         print(folder)
     except (ModelUnavailableError, ModelVerificationError, OnnxExportError) as exc:
         _log_stderr(f"error: {exc}")

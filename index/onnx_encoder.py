@@ -1,10 +1,18 @@
-"""An int8 ONNX Runtime copy of a sentence-transformers encoder, for fast CPU embedding.
+"""An ONNX Runtime copy of a sentence-transformers encoder, for fast CPU embedding.
 
 fp32 torch is the wall of every build on a laptop CPU (benchmarks/RESULTS.md). This module
-exports the model's transformer once to ONNX, quantises its weights to int8 per output
-channel (dynamic quantisation: activations stay float, so no calibration data is needed)
-and runs it with ONNX Runtime. Per-channel scales keep the vectors within a cosine of
-~0.997 of fp32; per-tensor scales lost more (0.988), so they are not offered.
+exports the model's transformer once to ONNX with ONNX Runtime's fused attention, LayerNorm and
+GELU, and runs it with ONNX Runtime, in one of two recipes:
+
+- ``int8`` (backend ``onnx-int8``, the default): weights quantised to int8 per output channel
+  (dynamic quantisation: activations stay float, so no calibration data is needed), within a
+  cosine of ~0.997 of fp32. The selector was trained and the eval sets measured on these vectors.
+  Dynamic quantisation picks one activation scale per input tensor, so a text's vector depends on
+  the other texts of its batch (cosine 0.996-0.998) and, through rounding at that scale, on the
+  CPU's last bits: answers near a tie can differ between CPUs and between a full build and a
+  re-index (benchmarks/RESULTS.md, "Embedding numerics, a second CPU").
+- ``fp32`` (backend ``onnx``): the exported graph as is, the model's own vectors whatever the batch
+  and on every x86 CPU up to the last bits; as fast as int8 on an AVX-512 CPU.
 
 The export needs torch and transformers (already installed for sentence-transformers) and
 takes ~20 s once; the result is cached beside the model folder, written to a temporary
@@ -26,9 +34,21 @@ import numpy as np
 # Bump when the export or quantisation recipe changes: the recorded model name carries it, so an
 # index or embedding cache of another recipe is refused or re-embedded, never mixed.
 # 3: weights stored as uint8 with zero point 128 (``_unsigned_weights``).
+# The fp32 recipe was added at 3; the int8 recipe is unchanged, so its indexes stay valid.
 FORMAT_VERSION = 3
-MODEL_FILE = "model.int8.onnx"
-MARKER = "onnx-int8.json"
+RECIPES = ("fp32", "int8")
+MARKER = "onnx.json"
+
+
+def model_file(recipe: str) -> str:
+    """The model file a recipe's folder holds.
+
+    >>> model_file("int8"), model_file("fp32")
+    ('model.int8.onnx', 'model.fp32.onnx')
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown ONNX recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    return f"model.{recipe}.onnx"
 
 
 class OnnxExportError(RuntimeError):
@@ -49,7 +69,7 @@ def _pooling(st_folder: Path) -> str:
             if config.get("pooling_mode_cls_token"):
                 return "cls"
     raise OnnxExportError(
-        f"{st_folder}: only mean or CLS pooling can run as onnx-int8; use BULLETIN_EMBED_BACKEND=torch for this model"
+        f"{st_folder}: only mean or CLS pooling can run on ONNX; use BULLETIN_EMBED_BACKEND=torch for this model"
     )
 
 
@@ -60,19 +80,20 @@ def _max_length(st_folder: Path) -> int:
     return 512
 
 
-def _source_stamp(st_folder: Path) -> dict:
-    """What the export depends on: the weights (size + mtime) and the library versions."""
+def _source_stamp(st_folder: Path, recipe: str) -> dict:
+    """What the export depends on: the recipe, the weights (size + mtime) and the library versions."""
     import onnxruntime
 
     weights = [p for p in sorted(st_folder.iterdir()) if p.suffix in (".safetensors", ".bin")]
     return {
         "format": FORMAT_VERSION,
+        "recipe": recipe,
         "weights": [[p.name, p.stat().st_size, int(p.stat().st_mtime)] for p in weights],
         "onnxruntime": onnxruntime.__version__,
     }
 
 
-def _export(st_folder: Path, out: Path) -> None:
+def _export(st_folder: Path, out: Path, recipe: str) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
@@ -105,13 +126,17 @@ def _export(st_folder: Path, out: Path) -> None:
             opset_version=17, dynamo=False,
         )
     fused = _fuse(fp32, base.config)
-    quantize_dynamic(
-        str(fused), str(out / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True,
-        extra_options={"DefaultTensorType": 1},  # FLOAT, for tensors shape inference leaves untyped
-    )
-    _unsigned_weights(out / MODEL_FILE)
-    for path in {fp32, fused}:
-        path.unlink()
+    target = out / model_file(recipe)
+    if recipe == "int8":
+        quantize_dynamic(
+            str(fused), str(target), weight_type=QuantType.QInt8, per_channel=True,
+            extra_options={"DefaultTensorType": 1},  # FLOAT, for tensors shape inference leaves untyped
+        )
+        _unsigned_weights(target)
+    elif fused != target:
+        os.replace(fused, target)
+    for path in {fp32, fused} - {target}:
+        path.unlink(missing_ok=True)
     shutil.copy(st_folder / "tokenizer.json", out / "tokenizer.json")
 
 
@@ -165,8 +190,8 @@ def _fuse(fp32: Path, config) -> Path:
     return fused
 
 
-def materialize_onnx_int8(st_folder: Path, log=print) -> Path:
-    """Return ``<st_folder>.onnx-int8/`` holding the quantised model, exporting it once.
+def materialize_onnx(st_folder: Path, recipe: str = "fp32", log=print) -> Path:
+    """Return ``<st_folder>.onnx-<recipe>/`` holding the exported model, exporting it once.
 
     Raises:
         OnnxExportError: the export or the quantisation failed (the message has the cause).
@@ -174,8 +199,9 @@ def materialize_onnx_int8(st_folder: Path, log=print) -> Path:
     from filelock import FileLock
 
     st_folder = Path(st_folder)
-    final = st_folder.with_name(st_folder.name + ".onnx-int8")
-    stamp = _source_stamp(st_folder)
+    model_file(recipe)  # refuses an unknown recipe before anything is written
+    final = st_folder.with_name(f"{st_folder.name}.onnx-{recipe}")
+    stamp = _source_stamp(st_folder, recipe)
 
     def complete() -> bool:
         try:
@@ -188,15 +214,15 @@ def materialize_onnx_int8(st_folder: Path, log=print) -> Path:
     with FileLock(str(final) + ".lock"):
         if complete():
             return final
-        log(f"Exporting the embedding model to int8 ONNX in {final}, once (about 20 s)…")
+        log(f"Exporting the embedding model to {recipe} ONNX in {final}, once (about 20 s)…")
         tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         tmp.mkdir(parents=True)
         try:
             try:
-                _export(st_folder, tmp)
+                _export(st_folder, tmp, recipe)
             except Exception as exc:  # torch/onnx raise many types; the cause is in the message
                 raise OnnxExportError(
-                    f"could not export {st_folder} to int8 ONNX ({type(exc).__name__}: {exc}); "
+                    f"could not export {st_folder} to {recipe} ONNX ({type(exc).__name__}: {exc}); "
                     "set BULLETIN_EMBED_BACKEND=torch to embed with torch instead"
                 ) from exc
             (tmp / MARKER).write_text(json.dumps(stamp), encoding="utf-8")
@@ -209,16 +235,17 @@ def materialize_onnx_int8(st_folder: Path, log=print) -> Path:
 
 
 class OnnxEncoder:
-    """Tokenise, run the int8 transformer, pool and L2-normalise, like sentence-transformers.
+    """Tokenise, run the exported transformer, pool and L2-normalise, like sentence-transformers.
 
     Texts must already carry their prefix (``query: `` / ``passage: ``).
     """
 
-    def __init__(self, st_folder: Path, threads: int | None = None) -> None:
+    def __init__(self, st_folder: Path, recipe: str = "fp32", threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        folder = materialize_onnx_int8(st_folder)
+        folder = materialize_onnx(st_folder, recipe)
+        self.recipe = recipe
         self.pooling = _pooling(st_folder)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(_max_length(st_folder))
@@ -227,7 +254,7 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or max(1, len(os.sched_getaffinity(0)))
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(folder / model_file(recipe)), options, providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def _run(self, texts: Sequence[str]):

@@ -91,10 +91,10 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory):
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the real default model is materialised (shared across runs when set)."""
     from index.e5_model import materialize_e5_small
-    from index.onnx_encoder import materialize_onnx_int8
+    from index.onnx_encoder import materialize_onnx
 
     base = Path(os.environ.get("BULLETIN_TEST_MODEL_DIR") or tmp_path_factory.mktemp("models"))
-    materialize_onnx_int8(materialize_e5_small(base, log=lambda m: None), log=lambda m: None)  # the default backend
+    materialize_onnx(materialize_e5_small(base, log=lambda m: None), "int8", log=lambda m: None)  # the default backend
     return base
 
 
