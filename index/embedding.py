@@ -285,7 +285,7 @@ class OnnxEmbedder(Embedder):
     each backend records its own name.
     """
 
-    def __init__(self, model_name: str, cache_dir: Path, backend: str = "onnx", threads: int | None = None) -> None:
+    def __init__(self, model_name: str, cache_dir: Path, backend: str = "onnx-int8", threads: int | None = None) -> None:
         from index.onnx_encoder import OnnxEncoder, OnnxExportError
 
         self.name = canonical_model_name(model_name, backend)
