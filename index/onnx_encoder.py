@@ -133,7 +133,7 @@ def _export(st_folder: Path, out: Path, recipe: str) -> None:
             extra_options={"DefaultTensorType": 1},  # FLOAT, for tensors shape inference leaves untyped
         )
         _unsigned_weights(target)
-    elif fused != target:
+    elif fused != target:  # fp32: the fused graph replaces the raw export of the same name
         os.replace(fused, target)
     for path in {fp32, fused} - {target}:
         path.unlink(missing_ok=True)
@@ -190,7 +190,7 @@ def _fuse(fp32: Path, config) -> Path:
     return fused
 
 
-def materialize_onnx(st_folder: Path, recipe: str = "fp32", log=print) -> Path:
+def materialize_onnx(st_folder: Path, recipe: str, log=print) -> Path:
     """Return ``<st_folder>.onnx-<recipe>/`` holding the exported model, exporting it once.
 
     Raises:
@@ -240,7 +240,7 @@ class OnnxEncoder:
     Texts must already carry their prefix (``query: `` / ``passage: ``).
     """
 
-    def __init__(self, st_folder: Path, recipe: str = "fp32", threads: int | None = None) -> None:
+    def __init__(self, st_folder: Path, recipe: str, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
