@@ -151,12 +151,35 @@ class PeriodInArticle:
     def passage(self, p: Passage) -> str | None:
         c = p.hit.chunk
         year = _doc_year(p)
+        if _written_within(p, self.period):
+            return None  # 「截至2023年8月…」 of a report written in that month: its 目前 is that month
         stated = [s for s in find_periods(self.article_text(c.id) or c.text) if not s.bare_year and not s.since]
         if not stated or any(self.period.same_as(s, year, year) for s in stated):
             return None
         other = [s for s in stated if s.granularity == self.period.granularity]
         return f"未涉及{self.period.text}（文中为{other[0].text}）" if other else None
 
+
+
+def _written_within(p: Passage, period: Period) -> bool:
+    """Was the passage's document written within ``period`` (a month or a day, or 「截至…」 up to
+    its end)?  Then what it reports as present (目前, 已) is of that period.
+
+    >>> from index.types import Chunk, Hit
+    >>> hit = lambda date: Passage(Hit(Chunk(id="c", text="", source="s", date=date, date_source="text"), 0.5, 1), None, None)
+    >>> aug = find_periods("截至2023年8月")[0]
+    >>> _written_within(hit("2023-08-17"), aug), _written_within(hit("2023-09-02"), aug), _written_within(hit(""), aug)
+    (True, False, False)
+    """
+    c = p.hit.chunk
+    if not c.date or c.date_source == "mtime" or not (period.until or period.granularity in ("month", "day")):
+        return False
+    try:
+        written = (int(c.date[:4]), int(c.date[5:7]), int(c.date[8:10]))
+    except ValueError:
+        return False
+    span = period.span(written[0])
+    return span is not None and span[0] <= written <= span[1]
 
 
 def _doc_year(p: Passage) -> int | None:
@@ -175,18 +198,59 @@ class PeriodAsked:
     relative words (今年, 一季度 without a year) mean the passage's document year."""
 
     periods: tuple[Period, ...]
+    article_text: Callable[[str], str] | None = None
     name: str = "period"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
         stated = find_periods(sentence)
+        governed = []
+        if GOVERNING_PERIOD and not any(not s.bare_year and not s.since for s in stated):
+            governed = self._governed(p.hit.chunk, c.sent_start)
         year = _doc_year(p)
         for asked in self.periods:
             if any(asked.same_as(s, year, year) for s in stated):
                 continue
-            other = [s for s in stated if asked.conflicts(s, year, year)]
+            # 「截至…」「…以来」 ask up to or from a time: a span set off before says nothing against it.
+            scope = stated if asked.until or asked.since else stated + governed
+            other = [s for s in scope if asked.conflicts(s, year, year)]
             if other:
                 return f"所述为{other[0].text}而非{asked.text}"
         return None
+
+
+    def _governed(self, chunk, sent_start: int) -> list[Period]:
+        """``governing_period`` over the article up to the sentence: a report sets its span off
+        in its lead, often in an earlier chunk."""
+        art = self.article_text(chunk.id) if self.article_text is not None else ""
+        at = (art or "").find(chunk.text)
+        prefix = art[:at] if at > 0 else ""
+        return governing_period(prefix + chunk.text, len(prefix) + sent_start)
+
+
+# A sentence stating no period reports in the span an earlier sentence of its article opened
+# (ablation: no-governing-period).
+GOVERNING_PERIOD = True
+
+
+def governing_period(text: str, sent_start: int) -> list[Period]:
+    """The span a sentence with no period of its own is reported in: the last span (a quarter, a
+    half, months, a stated whole year) set off as a topic earlier in its passage, opening a clause
+    and followed by a comma.  Reports open a paragraph with it (「上半年，…。全区完成规模以上工业总
+    产值109.6亿元」).  A day or a month (when something happened), a bare year and 「…以来」 govern
+    nothing.
+
+    >>> t = "在一季度良好开局的基础上，上半年，平谷区GDP实现206.7亿元。特色农牧产品生产向好。全区完成规模以上工业总产值109.6亿元。"
+    >>> [p.text for p in governing_period(t, t.index("全区"))], governing_period(t, 0)
+    (['上半年'], [])
+    >>> t = "8月7日，举办签约仪式。签约项目12个。"
+    >>> governing_period(t, t.index("签约项目"))
+    []
+    """
+    before = text[:sent_start]
+    topics = [q for q in find_periods(before)
+              if before[q.end : q.end + 1] in ("，", ",") and (q.start == 0 or before[q.start - 1] in "。！？!?；;，, \n")
+              and q.granularity in ("part", "year") and not q.bare_year and not q.since and q.day is None]
+    return topics[-1:]
 
 
 @dataclass(frozen=True)
@@ -463,7 +527,7 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
     passage += [PeriodInArticle(p, article_text) for p in analysis.periods if not p.bare_year and p.day is None]
     candidate: list = [Asking()] if ASKING_CONSTRAINT else []
     if analysis.periods:
-        candidate.append(PeriodAsked(analysis.periods))
+        candidate.append(PeriodAsked(analysis.periods, article_text))
     if analysis.answer_kind == "number":
         candidate.append(FigureAsked(analysis))
         modifiers = metric_modifiers(analysis, lexicon or Lexicon.empty()) if METRIC_CONSTRAINT else ()

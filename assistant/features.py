@@ -19,9 +19,18 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.candidates import Candidate, Passage
-from assistant.query import ANSWER_KINDS, QueryAnalysis, head_nouns, question_words, unit_hints, word_section
+from assistant.query import (
+    ANSWER_KINDS,
+    GENERAL_MEASURE_WORD,
+    QueryAnalysis,
+    head_nouns,
+    question_words,
+    unit_hints,
+    word_section,
+)
 from assistant.retrieval import mentions, period_match
 from index.cleaning import fold_width
+from index.figure_table import anaphors
 from index.figures import find_figures, supported, units
 from index.gazetteer import gazetteer
 from index.lexicon import STOPWORDS, Lexicon
@@ -334,9 +343,14 @@ def _before_modifiers(text: str, ask_start: int, lexicon: Lexicon) -> tuple[str,
 
 
 def _not_a_modifier(word: str, flag: str, skip: frozenset[str], lexicon: Lexicon) -> bool:
-    """Places, periods, zones, question words and stopwords say where, when or what is asked, not
-    what the metric is of."""
-    return (word in skip or flag in ("ns", "nr") or not CJK_RE.match(word[0]) or bool(find_periods(word))
+    """Places, periods, zones, words standing for a place (全市, 该区), question words and stopwords
+    say where, when or what is asked, not what the metric is of: 「全市地区生产总值」 asks nothing
+    of the text's 「全市」.
+
+    >>> metric_modifiers(analysis_of("2022年荆州全市工业投资是多少？"), Lexicon.empty())
+    ('工业',)
+    """
+    return (word in skip or word in anaphors() or flag in ("ns", "nr") or not CJK_RE.match(word[0]) or bool(find_periods(word))
             or any(m.surface == word for m in gazetteer().find(word)) or lexicon.is_zone(word))
 
 
@@ -371,6 +385,8 @@ def _unit_matches(analysis: QueryAnalysis, figures, sentence: str | None = None)
             continue
         if analysis.units:
             if f.unit in analysis.units or (f.unit and f.base in bases):
+                if f.unit == GENERAL_MEASURE_WORD and not _names_counted(analysis, sentence):
+                    continue  # 「多少个就业岗位」 is not answered by 「两个重点项目之一」
                 return True
             if GENERAL_MEASURE_WORD in analysis.units and f.kind == "count" and (
                     sentence is None or not COUNTED_HEAD or counted_head(analysis.question) in sentence):
@@ -386,11 +402,22 @@ def _unit_matches(analysis: QueryAnalysis, figures, sentence: str | None = None)
     return False
 
 
-# 个 is Chinese's general measure word: speech counts almost anything with it (「多少个岗位」),
-# where a report writes the noun's own measure word (2000人, 35家).
-GENERAL_MEASURE_WORD = "个"
 # ...but then the sentence must name the counted thing (ablation: no-counted-head).
 COUNTED_HEAD = True
+
+
+def _names_counted(analysis: QueryAnalysis, sentence: str | None) -> bool:
+    """Does ``sentence`` name what the question's 「多少个…」 counts (true when it names nothing)?
+
+    >>> from assistant.query import analyse
+    >>> q = analyse("项目建成后能带动多少个就业岗位？")
+    >>> _names_counted(q, "该项目是两个重点项目之一"), _names_counted(q, "可带动就业岗位300个"), _names_counted(q, None)
+    (False, True, True)
+    """
+    if sentence is None or not COUNTED_HEAD or GENERAL_MEASURE_WORD not in analysis.units:
+        return True
+    head = counted_head(analysis.question)
+    return not head or head in sentence
 
 
 @lru_cache(maxsize=256)

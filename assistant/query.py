@@ -18,6 +18,9 @@ from index.figures import find_figures, units
 from index.gazetteer import gazetteer
 from index.periods import Period, find_periods
 
+# 个 is Chinese's general measure word: speech counts almost anything with it (「多少个岗位」),
+# where a report writes the noun's own measure word (2000人, 35家).
+GENERAL_MEASURE_WORD = "个"
 ANSWER_KINDS = ("person", "place", "org", "time", "number", "list", "how", "why", "yesno", "entity")
 # 「超过4亿元」「3个以上」「5000万元以上项目」: bounds, not figures the evidence must state.
 BOUND_RE = re.compile(
@@ -290,14 +293,20 @@ def expected_units(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def per_units(question: str) -> tuple[str, ...]:
     """Units a 「每…」 question asks its figure per (a unit of ``units.tsv`` right after 每).
 
+    The general measure word is no part of the unit: 「每个月」 is 「每月」, as texts write it.
+
     >>> per_units("落地项目每亩土地补贴多少？"), per_units("每辆车价值多少？"), per_units("每月几次")
     (('亩',), ('辆',), ())
+    >>> per_units("按规定每个月至少要外出招商多少天？"), per_units("每个人补贴多少元？")
+    ((), ('人',))
     """
     u = units().units
     names = sorted((n for n, unit in u.items() if unit.kind not in ("date",)), key=len, reverse=True)
     out = []
     for m in re.finditer("每", question):
         rest = question[m.end() :]
+        if rest.startswith(GENERAL_MEASURE_WORD) and any(rest[1:].startswith(n) for n in u):
+            rest = rest[1:]
         name = next((n for n in names if rest.startswith(n)), "")
         if name and name not in out:
             out.append(name)

@@ -98,7 +98,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                        lambda: patched("index.periods.DAY_WITHIN_SPAN", False), {}),
     "no-comparison-base": ("a period after 比/较 (「比上年同期增长39%」) counts as a period the text reports on",
                            lambda: patched("index.periods.COMPARISON_BASE", False), {}),
-    "no-counted-head": ("any measure word answers 「多少个X」 even where the sentence does not name X (8条生产线 for 多少个岗位)",
+    "no-counted-head": ("any count answers 「多少个X」 even where the sentence does not name X (8条生产线, 两个重点项目之一 "
+                        "for 多少个岗位)",
                         lambda: patched("assistant.features.COUNTED_HEAD", False), {}),
     "no-precise-figure": ("a rough figure (逾285亿元) is quoted even where another top clause states it exactly (285.49亿元)",
                           lambda: patched("assistant.extractive.PRECISE_FIGURE", False), {}),
@@ -130,6 +131,9 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "no-after-modifiers": ("the name after the question word does not qualify the counted thing "
                            "(「多少项央企项目」 is answered by any count of 项目)",
                            lambda: patched("assistant.features.AFTER_MODIFIERS", False), {}),
+    "no-governing-period": ("a sentence stating no period is not read in the span its article set off before "
+                            "(「上半年，…。全区完成…109.6亿元」 answers 「一季度…」)",
+                            lambda: patched("assistant.constraints.GOVERNING_PERIOD", False), {}),
     "no-asked-head": ("the selector's residual off: the kind a 什么 / 哪 question asks for (「什么调度办法」) "
                       "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
 }

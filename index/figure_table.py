@@ -29,10 +29,10 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/20"
+FIGURE_EXTRACTOR = "figures/21"
 
-_SENTENCE_END = "。！？!?；;\n"
-_PERIOD_SCOPE_END = "。！？!?\n"
+_SENTENCE_END = "。！？!?；;\n■"  # ■ ends a headline's item
+_PERIOD_SCOPE_END = "。！？!?\n■"
 _CLAUSE_END = "，,：:、（(）)“”\"《》 \t"
 
 
@@ -74,6 +74,8 @@ class _Words:
     rank_markers: frozenset[str] = frozenset()
     rank_verbs: frozenset[str] = frozenset()
     nation_subject: frozenset[str] = frozenset()
+    relation: frozenset[str] = frozenset()
+    relation_adverb: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -81,13 +83,19 @@ def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
                                                             "name_unit", "rank_unit", "anaphor", "after_unit", "nation",
-                                                            "discourse", "rank_marker", "rank_verb", "nation_subject")}
+                                                            "discourse", "rank_marker", "rank_verb", "nation_subject", "relation", "relation_adverb")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
                   frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
                   longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
-                  frozenset(by["rank_verb"]), frozenset(by["nation_subject"]))
+                  frozenset(by["rank_verb"]), frozenset(by["nation_subject"]), frozenset(by["relation"]),
+                  frozenset(by["relation_adverb"]))
+
+
+def anaphors() -> tuple[str, ...]:
+    """Words that stand for the place a report is about (全市, 该区: ``metric_words.tsv`` [anaphor])."""
+    return _words().anaphors
 
 
 def is_rank(text: str, f: Figure) -> bool:
@@ -177,9 +185,32 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
             # last word alone (投资) would name another figure.
             raw = raw[at:] if len(_words_of(rest)) == 1 else rest
             break
-    return _strip(raw)
+    return _strip(_unrelated(raw))
 
 
+def _unrelated(phrase: str) -> str:
+    """A metric phrase without the relation it states (``metric_words.tsv`` [relation]): what stands
+    before the relation verb, or what follows it when it opens the phrase.
+
+    >>> _unrelated("项目主要涉及生物医药"), _unrelated("包含制造业"), _unrelated("签约投资额")
+    ('项目', '制造业', '签约投资额')
+    """
+    words = _words_of(phrase)
+    at = next((i for i, w in enumerate(words) if w in _words().relation), None)
+    if at is None:
+        return phrase
+    if len(words) == 1:
+        return ""  # 「来自」 alone names nothing
+    before_words = words[:at]
+    while before_words and before_words[-1] in _words().relation_adverb:
+        before_words = before_words[:-1]  # 「项目主要涉及…」: the adverb goes with the relation
+    before, after = _strip("".join(before_words)), "".join(words[at + 1 :])
+    return before if len(before) >= 2 else after if len(after) >= 2 else phrase
+
+
+# 「世界500强和行业龙头企业」: names joined by 和 count as one class.
+COORDINATED_NAMES = True
+_COORDINATORS = frozenset({"和", "与", "及"})
 MAX_PREDICATE_CHARS = 10
 MAX_QUOTED_CHARS = 8
 
@@ -218,6 +249,7 @@ def _noun_after(text: str, f: Figure) -> str:
     run: list[str] = [lead] if lead else []
     flags: list[str] = ["nz"] if lead else []
     stop = len(tokens)
+    coordinated = False
     for i, (word, flag) in enumerate(tokens):
         stop = i
         head = flag[:1]
@@ -228,7 +260,17 @@ def _noun_after(text: str, f: Figure) -> str:
             flags.append(flag)
             continue
         named = run and word.isdigit() and _next_word(tokens, i) in _words().name_units
-        if word in _words().inner or word in _words().link or word in _words().discourse or (not cjk and not named):
+        if run and word in _COORDINATORS and nxt == "n" and COORDINATED_NAMES:
+            run.append(word)  # 「20家世界500强和行业龙头企业」: one class of two names
+            flags.append(flag)
+            coordinated = True
+            continue
+        if coordinated and head == "v":
+            break  # 「587家金融和类金融机构落地…」: the joined names are nouns; a verb is what they do
+        if head == "a" and run and nxt == "m":
+            break  # 「200家企业连续6年签约」: an adverbial of what follows
+        if (word in _words().inner or word in _words().link or word in _words().discourse
+                or (run and word in _words().relation) or (not cjk and not named)):
             break  # a number inside a name goes on (「世界500强企业」); others end the run
         if head == "v" and flag != "vn":
             # A verb belongs to the name when a noun or the clause's end follows it (复工复产企业,
@@ -249,6 +291,9 @@ def _noun_after(text: str, f: Figure) -> str:
         stop = i + 1
     if len(run) > 1 and flags[-1] == "f" and run[-1] == "中":
         run, flags = run[:-1], flags[:-1]  # 「44家企业中，16家…」: 中 places the next figure among them
+    if stop < len(tokens) and tokens[stop][0] in _words().relation:
+        while len(run) > 1 and run[-1] in _words().relation_adverb:
+            run, flags = run[:-1], flags[:-1]  # 「77个项目主要涉及…」: the adverb goes with the relation
     phrase = "".join(run)
     for offset, bracket in reversed(inserts):
         if offset < len(phrase) - len(lead):  # inside the run: the bracket is part of its name
@@ -282,6 +327,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
     # The official names a surface may stand for (上海 → 上海市), for 「全市」「全省」 (see _referent).
     official = {m.surface: {g.place(c).name for c in m.codes} for m in mentions}
     places += _zones(text)
+    places += _enterprises(text, places)
     places += _nation(text)
     places = _compounds(places)
     # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it (the base
@@ -327,7 +373,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
             # before, the text is still about that figure's entity (吉林省), not the last mention (长春).
             before = [(0, 0, rows[-1].entity)]
         before = before or named
-        entity = _named_after(text, f) or (before[-1][2] if before else subject or city)
+        entity = _named_after(text, f) or (before[-1][2] if before else subject or city) or _event(text, f.start)
         in_sentence = [p for p in periods if p.start >= p_start and p.end <= f.start]
         after = [p for p in periods if p.start >= f.end and p.start < _sentence_end(text, f.end)]
         period = (in_sentence[-1] if in_sentence else after[0] if after else None)
@@ -344,7 +390,70 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
             counted[s_start] = (metric, _clause_end(text, f.end))
         else:
             counted.pop(s_start, None)
-    return rows
+    return _respectively(text, rows) if RESPECTIVELY else rows
+
+
+# 「A、B、C指标分别为1、2、3」 gives each item its own figure.
+RESPECTIVELY = True
+_RESPECTIVELY = "分别"
+_LIST_JOINERS = "、和及与"
+
+
+def _respectively(text: str, rows: list[FigureRow]) -> list[FigureRow]:
+    """Give the figures listed after 「分别」 the items listed before it, in order, with the head the
+    last item carries (「党政机关、社会公共建筑、工商业厂房、农村居民屋顶光伏安装比例分别要达到50%、
+    40%、30%、20%」: 50% is 党政机关屋顶光伏安装比例).  The last item's own words are as many as the
+    shortest other item's (in jieba words); what follows them is the shared head.
+
+    >>> rows = figure_rows("全区第一产业、第二产业、第三产业增加值分别增长3.1%、5.2%、6.3%。")
+    >>> [r.metric for r in rows]
+    ['第一产业增加值增长', '第二产业增加值增长', '第三产业增加值增长']
+    """
+    out = list(rows)
+    i = 0
+    while i < len(out):
+        j = i
+        while j + 1 < len(out) and text[out[j].end : out[j + 1].start].strip() in (*_LIST_JOINERS, ""):
+            j += 1
+        run = out[i : j + 1]
+        at = text.rfind(_RESPECTIVELY, 0, run[0].start)
+        sentence_start = max(text.rfind(ch, 0, run[0].start) for ch in _SENTENCE_END + "，,：:") + 1
+        if len(run) >= 2 and at >= sentence_start and not _tail_has_clause(text[at : run[0].start]):
+            items = [x for x in re.split(f"[{_LIST_JOINERS}]", text[sentence_start:at]) if x]
+            if len(items) == len(run):
+                out[i : j + 1] = _distributed(run, items, text[at + len(_RESPECTIVELY) : run[0].start])
+        i = j + 1
+    return out
+
+
+def _tail_has_clause(between: str) -> bool:
+    """Does more than 「分别」 and a link verb (为, 要达到, 增长 …) stand between it and the figures?"""
+    return any(ch in between for ch in _CLAUSE_END + _SENTENCE_END)
+
+
+def _distributed(run: list[FigureRow], items: list[str], verb: str) -> list[FigureRow]:
+    from dataclasses import replace
+
+    items = [_strip_places(x) for x in items]
+    own = max(1, min(len(_words_of(x)) for x in items[:-1]))
+    last = _words_of(items[-1])
+    head = "".join(last[own:])
+    items = [*items[:-1], "".join(last[:own])]
+    growth = next((g for g in sorted(_words().growth, key=len, reverse=True) if verb.endswith(g)), "")
+    out = []
+    for row, item in zip(run, items):
+        metric = _strip(item + head) + growth
+        out.append(replace(row, metric=metric) if len(metric) >= 2 else row)
+    return out
+
+
+def _strip_places(item: str) -> str:
+    """An item without the place, zone or anaphor opening the list (「高新区党政机关」 → 党政机关)."""
+    names = {m.surface for m in gazetteer().find(item)} | set(ZONE_SUFFIXES) | set(_words().anaphors) | set(_words().prefix)
+    for name in sorted(names, key=len, reverse=True):
+        if item.startswith(name) and len(item) > len(name):
+            return item[len(name) :]
+    return item
 
 
 def _clause_end(text: str, at: int) -> int:
@@ -398,10 +507,10 @@ def _named_after(text: str, f: Figure) -> str:
 def title_place(title: str, nation: bool = False) -> str:
     """The first place an article's title (or first sentence) names: what a news article is about
     when a passage of it names none (「…颁证暨上海市外资项目集中签约」 → 上海市).  With ``nation``,
-    a word naming the whole country counts too (「我国金融支持科技创新…」 → 我国).
+    a word naming the whole country counts too (「我国金融支持科技创新…」 → 全国, the name rows give it).
 
     >>> title_place("…颁证暨上海市外资项目集中签约"), title_place("张青松表示，我国金融…", nation=True)
-    ('上海市', '我国')
+    ('上海市', '全国')
     """
     found = [(m.start, m.surface) for m in gazetteer().find(title)]
     if nation:
@@ -463,8 +572,13 @@ def _nation(text: str) -> list[tuple[int, int, str]]:
         if (m.group() == "全国" and before and before not in _CLAUSE_END + _SENTENCE_END + "\n"
                 and not (after.isdigit() or after in _words().nation_subject)):
             continue
-        out.append((m.start(), m.end(), m.group()))
+        out.append((m.start(), m.end(), _nation_name()))  # 我国 and 全国 are one entity: the file's first word
     return out
+
+
+@lru_cache(maxsize=1)
+def _nation_name() -> str:
+    return next(w for sec, (w, _p) in read_tsv("index", "data/metric_words.tsv", 2) if sec == "nation")
 
 
 def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -487,6 +601,66 @@ def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]
 def _sentence_end(text: str, at: int) -> int:
     ends = [i for i in (text.find(ch, at) for ch in _SENTENCE_END) if i >= 0]
     return min(ends) if ends else len(text)
+
+
+# A recurring event counted by 届 (「本届进博会」「第六届虹桥国际经济论坛」) is what a figure is about
+# when no place is named.
+EVENTS = True
+_EVENT_RE = re.compile(r"(?:第[0-9一二三四五六七八九十百]+届|本届|首届)([\u4e00-\u9fff·（）()]{1,14}?(?:会|论坛|节|赛))")
+
+
+def _event(text: str, at: int) -> str:
+    """The event a passage that names no place is about: the last one counted by 届 before
+    offset ``at``, else the first after it (a headline states figures before the body names it).
+
+    >>> t = "超过50个国家已确认参展■本届进博会已有约200家企业签约参展，第六届进博会企业商业展签约面积36万平方米"
+    >>> _event(t, t.index("50个")), _event(t, t.index("200家")), _event(t, t.index("36万"))
+    ('进博会', '进博会', '第六届进博会')
+    >>> _event("全区新增企业200家", 4)
+    ''
+    """
+    if not EVENTS:
+        return ""
+    found = [(m.start(), m.group() if m.group().startswith("第") else m.group(1)) for m in _EVENT_RE.finditer(text)]
+    before = [name for start, name in found if start < at]
+    return before[-1] if before else found[0][1] if found else ""
+
+
+# A place followed by a trade name and an industry word names an enterprise.
+ENTERPRISES = True
+MAX_TRADE_NAME = 6
+
+
+def _enterprises(text: str, places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Enterprise names that open with a place (「苏州氢澜科技」「江苏玄智智能科技」): the place, a
+    trade name jieba's dictionary does not know (brands are new words) and an industry or
+    organisation word (``place_words.tsv`` [enterprise_suffix]).  A known word in the place of the
+    trade name is an industry of the place (「吕梁市新能源汽车产业」), no enterprise.
+
+    >>> t = "签约苏州氢澜科技年产1000台发动机、江苏玄智智能科技年产15万吨，吕梁市新能源汽车产业增长"
+    >>> _enterprises(t, [(2, 4, "苏州"), (19, 21, "江苏"), (36, 39, "吕梁市")])
+    [(2, 8, '苏州氢澜科技'), (19, 27, '江苏玄智智能科技')]
+    """
+    if not ENTERPRISES:
+        return []
+    from index.lexicon import in_dictionary
+
+    suffixes = sorted(place_words("enterprise_suffix"), key=len, reverse=True)
+    out = []
+    for start, end, _name in places:
+        for gap in range(2, MAX_TRADE_NAME + 1):
+            trade = text[end : end + gap]
+            suffix = next((w for w in suffixes if text.startswith(w, end + gap)), "")
+            if not suffix or not all(is_cjk(ch) for ch in trade):
+                continue
+            if in_dictionary(trade) or any(len(w) > 1 and in_dictionary(w) for w in _words_of(trade)):
+                break  # 「新能源汽车」: a known word, no trade name
+            stop = end + gap + len(suffix)
+            while more := next((w for w in suffixes if text.startswith(w, stop)), ""):
+                stop += len(more)  # 「江苏玄智智能科技」: industry words run on
+            out.append((start, stop, text[start:stop]))
+            break
+    return out
 
 
 def _zones(text: str) -> list[tuple[int, int, str]]:

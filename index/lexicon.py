@@ -54,6 +54,16 @@ def _tokenizer(words: tuple[str, ...]):
     return tok
 
 
+def in_dictionary(word: str) -> bool:
+    """Is ``word`` a word of jieba's own dictionary (not a new word it guessed, such as a brand)?
+    Its table also holds every word's prefixes, with frequency 0: those are no words.
+
+    >>> in_dictionary("新能源"), in_dictionary("氢澜")
+    (True, False)
+    """
+    return _tokenizer(()).FREQ.get(word, 0) > 0
+
+
 def _place_before(text: str, end: int) -> tuple[int, str] | None:
     """A city or county name ending at ``end`` (optionally followed by 市/县/区): (its start, its name).
     Zones are named after cities and counties, so a province (「山西省深化开发区…」) is not one."""

@@ -115,8 +115,8 @@ def test_person_and_org_questions_match_entities() -> None:
 
 
 # --- constraints -------------------------------------------------------------------------------
-def reasons(question: str, hits: list[Hit], **index_kw) -> list[str]:
-    index = FakeIndex([h.chunk for h in hits], **index_kw)
+def reasons(question: str, hits: list[Hit], extra: list[Hit] = (), **index_kw) -> list[str]:
+    index = FakeIndex([h.chunk for h in hits] + [h.chunk for h in extra], **index_kw)
     answerer = ExtractiveAnswerer(index, StubSelector())
     ev = answerer.evidence(analyse(question), Retrieved(hits))
     return ev.reasons + ev.ruled_out  # per candidate clause, then per passage ruled out as a whole
@@ -162,6 +162,43 @@ def test_another_period_of_the_same_kind_contradicts() -> None:
 def test_a_sentence_stating_another_period_contradicts_even_when_the_article_states_both() -> None:
     hits = hits_of("一季度，新设立外商投资企业300家。上半年，新设立外商投资企业732家。")
     assert reasons("一季度新设立外商投资企业多少家？", hits) == ["未给出所问的数字", "", "所述为上半年而非一季度", "所述为上半年而非一季度"]
+
+
+def test_a_sentence_without_a_period_reports_in_the_span_its_passage_opened() -> None:
+    """「上半年，…。全区完成规模以上工业总产值109.6亿元」: the figure is of 上半年, so it does not
+    answer a question about 一季度, though the article mentions 一季度 elsewhere."""
+    hits = hits_of("在一季度良好开局的基础上，上半年，平谷区GDP实现206.7亿元。 特色农牧产品生产向好。"
+                   "全区完成规模以上工业总产值109.6亿元，同比增长31.2%。", date="2023-08-08")
+    assert "所述为上半年而非2023年一季度" in reasons("2023年一季度平谷区规模以上工业总产值是多少？", hits)
+    assert "" in reasons("2023年上半年平谷区规模以上工业总产值是多少？", hits)
+    # The lead that sets the span off is often in an earlier chunk of the article.
+    lead = Hit(Chunk(id="lead", text="日前，记者获悉，在一季度良好开局的基础上，上半年，平谷区GDP实现206.7亿元。", source="a.txt",
+                     article_index=0, start=0, date="2023-08-08"), 0.5, 2)
+    body = Hit(Chunk(id="body", text="高端制造领域蓄势腾飞。全区完成规模以上工业总产值109.6亿元，同比增长31.2%。", source="a.txt",
+                     article_index=0, start=60, date="2023-08-08", context="北京市 · 日前，记者从平谷区统计局获悉"), 1.0, 1)
+    got = reasons("2023年一季度平谷区规模以上工业总产值是多少？", [body], extra=[lead])
+    assert "所述为上半年而非2023年一季度" in got and "" not in got[:3]
+    # 「截至…」 asks up to a time: a span set off before says nothing against it.
+    assert "所述为上半年而非2023年一季度" not in reasons("截至2023年一季度平谷区规模以上工业总产值是多少？", [body], extra=[lead])
+    # A day opening a sentence says when something happened, not the span of what follows.
+    hits = hits_of("8月7日，举办签约仪式。签约项目12个，投资额24.07亿元。", date="2023-08-08")
+    assert "" in reasons("2023年一季度签约项目多少个？", hits)
+
+
+def test_an_asked_month_that_the_report_was_written_in_is_its_present() -> None:
+    """「截至2023年8月…」 of a report written in August 2023: its 目前 is that month, though the
+    article names 年底 (a target) and no August."""
+    text = "目前，该区已落户新能源汽车企业70余家。力争到年底再引进10家。"
+    assert "" in reasons("截至2023年8月，该区已落户多少家新能源汽车企业？", hits_of(text, date="2023-08-17"))
+    assert set(reasons("截至2023年8月，该区已落户多少家新能源汽车企业？", hits_of(text, date="2023-12-20"))) == {
+        "未涉及2023年8月（文中为年底）"}
+
+
+def test_a_count_of_ge_answers_only_where_the_counted_thing_is_named() -> None:
+    """「多少个就业岗位」: 「两个重点项目之一」 counts projects, not jobs."""
+    hits = hits_of("该光伏项目是两个重点项目之一，位于马家滩镇。项目建成后可带动就业岗位300个。")
+    got = reasons("该光伏项目建成后能带动多少个就业岗位？", hits)
+    assert got[0] == "未给出所问的数字" and got[-1] == ""
 
 
 def test_a_year_that_is_neither_the_documents_nor_stated_is_ruled_out() -> None:

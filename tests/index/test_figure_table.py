@@ -163,7 +163,7 @@ def test_a_currency_word_a_name_with_a_number_and_a_trailing_zhong_are_no_part_o
 
 def test_the_country_is_an_entity_when_a_clause_opens_with_it_not_when_it_qualifies_a_name() -> None:
     rows = {r.text: r for r in figure_rows("截至6月末，我国高技术制造业中长期贷款余额2.5万亿元。某高新区作为全国676个试点之一。")}
-    assert rows["2.5万亿元"].entity == "我国" and rows["676个"].entity == "全国"
+    assert rows["2.5万亿元"].entity == "全国" and rows["676个"].entity == "全国"  # 我国 and 全国: one entity
     rows = {r.text: r for r in figure_rows("沈阳高新区组织79家企业参加全国创新创业大赛，其中4家企业在国赛中获奖。")}
     assert rows["4家"].entity == "沈阳高新区"
 
@@ -220,7 +220,7 @@ def test_a_news_article_naming_no_place_in_a_passage_is_about_what_its_lead_name
         Builder(index, show_progress=False).build(corpus)
         rows = {r.text: r for r in index.figures(limit=100)[0]}
         assert len(index.chunks) >= 3
-        assert rows["2.5万亿元"].entity == "我国" and rows["41.5%"].entity == "我国"
+        assert rows["2.5万亿元"].entity == "全国" and rows["41.5%"].entity == "全国"
         assert rows["2.36万亿元"].entity == "上海"
         assert_figures_match(index)
     finally:
@@ -244,3 +244,42 @@ def test_a_passage_of_a_passages_jsonl_takes_no_lead_from_the_passage_before(tmp
         assert_figures_match(index)
     finally:
         index.close()
+
+
+def test_a_relation_verb_leaves_the_counted_thing_and_an_adverb_of_all_ends_it() -> None:
+    """「77个项目主要涉及生物医药」 counts 项目; 「其中包含制造业11个」 counts 制造业 (what follows a
+    relation that opens the phrase); 「47个千吨级泊位全部建成投用」 counts 千吨级泊位."""
+    assert [r[1] for r in cells("本次签约77个项目主要涉及生物医药、集成电路等领域。")] == ["项目"]
+    assert [r[1] for r in cells("获颁证书的地区总部，包含制造业11个、服务业33个。")] == ["制造业", "服务业"]
+    assert [r[1] for r in cells("47个千吨级泊位全部建成投用。")] == ["千吨级泊位"]
+    assert [r[1] for r in cells("为在滇台商台企争取各奖励补助资金1100余万元。")] == ["各奖励补助资金"]
+
+
+def test_an_enterprise_named_after_its_place_is_the_entity_not_the_place() -> None:
+    """「苏州氢澜科技」: 行政区划 + 字号 + 行业 names a company; 「吕梁市新能源汽车」 (a known word in
+    the trade name's place) is the place's industry."""
+    rows = cells("签约苏州氢澜科技年产1000台氢燃料电池发动机、江苏玄智智能科技年产15万吨电机壳体铸件等项目。", city="吕梁市")
+    assert [r[0] for r in rows] == ["苏州氢澜科技", "江苏玄智智能科技"]
+    assert cells("吕梁市新能源汽车产量1.2万辆。")[0][0] == "吕梁市"
+
+
+def test_figures_listed_after_fenbie_take_the_items_listed_before_it() -> None:
+    """「分别」 pairs the items before it with the figures after it, in order; the last item carries
+    the shared head (屋顶光伏安装比例)."""
+    rows = cells("高新区党政机关、社会公共建筑、工商业厂房、农村居民屋顶光伏安装比例分别要达到50%、40%、30%、20%。")
+    assert [r[1] for r in rows] == ["党政机关屋顶光伏安装比例", "社会公共建筑屋顶光伏安装比例",
+                                    "工商业厂房屋顶光伏安装比例", "农村居民屋顶光伏安装比例"]
+    assert [r[2] for r in rows] == ["50", "40", "30", "20"]
+    # Two items for three figures: no pairing.
+    assert len({r[1] for r in cells("出口额、进口额分别增长5%、6%、7%。")}) < 3
+
+
+def test_an_event_counted_by_jie_is_the_entity_of_a_passage_naming_no_place() -> None:
+    rows = cells("截至目前，本届进博会已有约200家企业连续6年签约参展，此外，共有近20家世界500强和行业龙头企业。")
+    assert [(r[0], r[1]) for r in rows] == [("进博会", "企业"), ("进博会", "世界500强和行业龙头企业")]
+    assert cells("本届进博会在吕梁市签约项目12个。", city="吕梁市")[0][0] == "吕梁市"  # a place still comes first
+
+
+def test_the_country_is_one_entity_and_a_trailing_preposition_is_no_part_of_the_metric() -> None:
+    assert {r[0] for r in cells("我国已有25个省市推行积分制。全国已有100多个国家高新区推行。")} == {"全国"}
+    assert cells("每年货物吞吐量增加在30%以上。")[0][1] == "每年货物吞吐量增加"
