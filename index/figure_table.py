@@ -170,6 +170,8 @@ def _metric(text: str, f: Figure, clause_start: int, places: list[tuple[int, int
     for s, e, _name in sorted(_outermost(places), key=lambda t: -t[0]):
         if clause_start <= s and e <= f.start:
             raw = raw[: s - clause_start] + " " * (e - s) + raw[e - clause_start :]
+    if EVENTS:  # 「第六届进博会企业商业展签约展览面积」: the event is what the figure is about, not its metric
+        raw = _EVENT_RE.sub(lambda m: " " * len(m.group()), raw)
     raw = raw.split(" ")[-1] if raw.strip() else ""
     for zone in ZONE_SUFFIXES:  # 「工业类开发区规上工业增加值」: what follows the zone is the metric
         at = raw.rfind(zone)
@@ -323,11 +325,11 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
         return []
     g = gazetteer()
     mentions = g.find(text)
-    places = [(m.start, m.end, m.surface) for m in mentions]
+    places = [(m.start, m.end, m.surface) for m in mentions if not names_outlet(text, m.end)]
     # The official names a surface may stand for (上海 → 上海市), for 「全市」「全省」 (see _referent).
     official = {m.surface: {g.place(c).name for c in m.codes} for m in mentions}
+    places += _enterprises(text, places)  # after a division's name only: a company is named after one, not a zone
     places += _zones(text)
-    places += _enterprises(text, places)
     places += _nation(text)
     places = _compounds(places)
     # A news dateline (「7月28日电」「8月1日讯」) dates the report, not the figures after it (the base
@@ -402,12 +404,14 @@ _LIST_JOINERS = "、和及与"
 def _respectively(text: str, rows: list[FigureRow]) -> list[FigureRow]:
     """Give the figures listed after 「分别」 the items listed before it, in order, with the head the
     last item carries (「党政机关、社会公共建筑、工商业厂房、农村居民屋顶光伏安装比例分别要达到50%、
-    40%、30%、20%」: 50% is 党政机关屋顶光伏安装比例).  The last item's own words are as many as the
-    shortest other item's (in jieba words); what follows them is the shared head.
+    40%、30%、20%」: 50% is 党政机关屋顶光伏安装比例).  The last item's own part is as long as the
+    other items are (their median length, cut at a jieba word); what follows it is the shared head.
 
     >>> rows = figure_rows("全区第一产业、第二产业、第三产业增加值分别增长3.1%、5.2%、6.3%。")
     >>> [r.metric for r in rows]
     ['第一产业增加值增长', '第二产业增加值增长', '第三产业增加值增长']
+    >>> [r.metric for r in figure_rows("地区生产总值、全社会固定资产投资、规上工业总产值年均分别增长21.2%、39.9%、37.8%")]
+    ['地区生产总值年均增长', '全社会固定资产投资年均增长', '规上工业总产值年均增长']
     """
     out = list(rows)
     i = 0
@@ -432,13 +436,16 @@ def _tail_has_clause(between: str) -> bool:
 
 
 def _distributed(run: list[FigureRow], items: list[str], verb: str) -> list[FigureRow]:
+    import statistics
     from dataclasses import replace
 
     items = [_strip_places(x) for x in items]
-    own = max(1, min(len(_words_of(x)) for x in items[:-1]))
+    typical = statistics.median(len(x) for x in items[:-1])
     last = _words_of(items[-1])
-    head = "".join(last[own:])
-    items = [*items[:-1], "".join(last[:own])]
+    cuts = [len("".join(last[:k])) for k in range(1, len(last) + 1)]
+    cut = min(cuts, key=lambda c: (abs(c - typical), c))  # a tie goes to the shorter item
+    own, head = items[-1][:cut], items[-1][cut:].removeprefix("等")  # 「樱桃等优质农产品产值」
+    items = [*items[:-1], own]
     growth = next((g for g in sorted(_words().growth, key=len, reverse=True) if verb.endswith(g)), "")
     out = []
     for row, item in zip(run, items):
@@ -512,10 +519,34 @@ def title_place(title: str, nation: bool = False) -> str:
     >>> title_place("…颁证暨上海市外资项目集中签约"), title_place("张青松表示，我国金融…", nation=True)
     ('上海市', '全国')
     """
-    found = [(m.start, m.surface) for m in gazetteer().find(title)]
+    found = [(m.start, m.surface) for m in gazetteer().find(title) if not names_outlet(title, m.end)]
     if nation:
         found += [(s, name) for s, _e, name in _nation(title)]
     return min(found)[1] if found else ""
+
+
+def names_outlet(text: str, end: int) -> bool:
+    """Does the place ending at ``end`` name a news outlet (``place_words.tsv`` [outlet_suffix]) or
+    a dateline's place?
+
+    >>> t = "图为会议现场（中国台湾网 叶春禄 摄）7月26日昆明讯（记者 叶春禄） 7月26日，云南省委台办召开会议"
+    >>> names_outlet(t, t.index("台湾") + 2), names_outlet(t, t.index("昆明") + 2), names_outlet(t, t.index("云南省") + 3)
+    (True, True, False)
+    >>> names_outlet("新华社北京8月1日电 吕梁电力公司", 5), names_outlet("新华社北京8月1日电 吕梁电力公司", 13)
+    (True, False)
+    >>> names_outlet("上海网络安全产业规模", 2), names_outlet("据四川日报记者报道", 3), names_outlet("广东新闻发布会", 2)
+    (False, True, False)
+    """
+    from index.lexicon import in_dictionary
+
+    for w in place_words("outlet_suffix"):
+        if text.startswith(w, end) and not any(in_dictionary(text[end : end + len(w) + k]) for k in (1, 2, 3)):
+            return True  # 「中国台湾网叶春禄」「四川日报记者」, but not 「上海网络安全」「广东新闻发布会」
+    # A dateline's place (「7月26日昆明讯（记者…」「北京8月1日电」) is where the report was filed.
+    return bool(_DATELINE_PLACE_RE.match(text, end))
+
+
+_DATELINE_PLACE_RE = re.compile(r"(?:\d{1,2}月\d{1,2}日)?[电讯](?![\u4e00-\u9fff])")
 
 
 def _threshold(text: str, f: Figure) -> bool:

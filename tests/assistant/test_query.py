@@ -151,6 +151,13 @@ def test_english_questions_are_searched_with_chinese_words() -> None:
     assert analyse("吕梁签约了多少个项目？").search_text == "吕梁签约了多少个项目？"  # nothing added to Chinese
 
 
+def test_an_english_what_is_the_total_asks_for_a_figure() -> None:
+    """「what was the total X」 asks an amount, as 「how much」 does, not for a thing (「what」 → 什么)."""
+    q = "In Lüliang's campaign, how many projects were signed and what was the total signed investment?"
+    assert analyse(q).answer_kind == "number"
+    assert analyse("What is the annual capacity of JinkoSolar's base?").answer_kind == "entity"
+
+
 def test_terms_keep_the_longest_and_quoted_chinese_terms() -> None:
     a = analyse("吕梁市“三个一批”活动签约投资额是多少？", {"三个一批", "一批", "签约投资额"})
     assert a.terms[0] == "三个一批" and "一批" not in a.terms and "签约投资额" in a.terms

@@ -278,8 +278,19 @@ def test_an_event_counted_by_jie_is_the_entity_of_a_passage_naming_no_place() ->
     rows = cells("截至目前，本届进博会已有约200家企业连续6年签约参展，此外，共有近20家世界500强和行业龙头企业。")
     assert [(r[0], r[1]) for r in rows] == [("进博会", "企业"), ("进博会", "世界500强和行业龙头企业")]
     assert cells("本届进博会在吕梁市签约项目12个。", city="吕梁市")[0][0] == "吕梁市"  # a place still comes first
+    assert cells("第六届进博会企业商业展签约展览面积已超过36万平方米。")[0][:2] == ("第六届进博会", "企业商业展签约展览面积")
 
 
 def test_the_country_is_one_entity_and_a_trailing_preposition_is_no_part_of_the_metric() -> None:
     assert {r[0] for r in cells("我国已有25个省市推行积分制。全国已有100多个国家高新区推行。")} == {"全国"}
     assert cells("每年货物吞吐量增加在30%以上。")[0][1] == "每年货物吞吐量增加"
+
+
+def test_a_news_outlet_and_a_datelines_place_are_no_entity() -> None:
+    """「（中国台湾网 叶春禄 摄）…7月26日昆明讯」 says who reported and from where; the figures are 云南省's."""
+    from index.figure_table import title_place
+
+    lead = "图为会议现场（中国台湾网叶春禄摄）中国台湾网7月26日昆明讯（记者叶春禄）云南省委台办召开会议。"
+    assert title_place(lead) == "云南省"
+    assert [r[0] for r in cells("图为会议现场（中国台湾网叶春禄摄）全省签署合作项目18个。")] == [""]
+    assert cells("上海网络安全产业规模达到800亿元。")[0][0] == "上海"
