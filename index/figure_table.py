@@ -29,7 +29,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/21"
+FIGURE_EXTRACTOR = "figures/22"
 
 _SENTENCE_END = "。！？!?；;\n■"  # ■ ends a headline's item
 _PERIOD_SCOPE_END = "。！？!?\n■"
