@@ -246,11 +246,16 @@ def governing_period(text: str, sent_start: int) -> list[Period]:
     >>> governing_period(t, t.index("签约项目"))
     []
     """
-    before = text[:sent_start]
-    topics = [q for q in find_periods(before)
-              if before[q.end : q.end + 1] in ("，", ",") and (q.start == 0 or before[q.start - 1] in "。！？!?；;，, \n")
-              and q.granularity in ("part", "year") and not q.bare_year and not q.since and q.day is None]
-    return topics[-1:]
+    return [q for q in _topics(text) if q.end < sent_start][-1:]
+
+
+@lru_cache(maxsize=512)
+def _topics(text: str) -> tuple[Period, ...]:
+    """The spans ``text`` sets off as topics (see ``governing_period``), once per article: every
+    candidate clause of a period question asks."""
+    return tuple(q for q in find_periods(text)
+                 if text[q.end : q.end + 1] in ("，", ",") and (q.start == 0 or text[q.start - 1] in "。！？!?；;，, \n")
+                 and q.granularity in ("part", "year") and not q.bare_year and not q.since and q.day is None)
 
 
 @dataclass(frozen=True)
