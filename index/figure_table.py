@@ -29,7 +29,7 @@ from index.lexicon import ZONE_SUFFIXES
 from index.periods import find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/22"
+FIGURE_EXTRACTOR = "figures/23"
 
 _SENTENCE_END = "。！？!?；;\n■"  # ■ ends a headline's item
 _PERIOD_SCOPE_END = "。！？!?\n■"
@@ -76,6 +76,7 @@ class _Words:
     nation_subject: frozenset[str] = frozenset()
     relation: frozenset[str] = frozenset()
     relation_adverb: frozenset[str] = frozenset()
+    verbal_measure: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -83,14 +84,15 @@ def _words() -> _Words:
     rows = read_tsv("index", "data/metric_words.tsv", 2)
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
                                                             "name_unit", "rank_unit", "anaphor", "after_unit", "nation",
-                                                            "discourse", "rank_marker", "rank_verb", "nation_subject", "relation", "relation_adverb")}
+                                                            "discourse", "rank_marker", "rank_verb", "nation_subject", "relation", "relation_adverb",
+                                                            "verbal_measure")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
                   frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
                   longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
                   frozenset(by["rank_verb"]), frozenset(by["nation_subject"]), frozenset(by["relation"]),
-                  frozenset(by["relation_adverb"]))
+                  frozenset(by["relation_adverb"]), frozenset(by["verbal_measure"]))
 
 
 def anaphors() -> tuple[str, ...]:
@@ -214,6 +216,9 @@ def _unrelated(phrase: str) -> str:
 COORDINATED_NAMES = True
 _COORDINATORS = frozenset({"和", "与", "及"})
 MAX_PREDICATE_CHARS = 10
+# A count of actions (动量词: 次, 场 …) counts the clause after it.
+VERBAL_MEASURES = True
+MAX_ACTION_CHARS = 16
 MAX_QUOTED_CHARS = 8
 
 
@@ -247,6 +252,8 @@ def _noun_after(text: str, f: Figure) -> str:
         after += text[close:end]
     if not lead and (not after or not ("\u4e00" <= after[0] <= "\u9fff")):
         return ""
+    if VERBAL_MEASURES and f.unit in _words().verbal_measure and not inserts and 2 <= len(after) <= MAX_ACTION_CHARS:
+        return after  # 「20余次协同调处困难问题」: a count of actions counts the clause after it
     tokens = Lexicon.empty().tagged(after) if after else []
     run: list[str] = [lead] if lead else []
     flags: list[str] = ["nz"] if lead else []

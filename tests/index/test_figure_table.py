@@ -294,3 +294,10 @@ def test_a_news_outlet_and_a_datelines_place_are_no_entity() -> None:
     assert title_place(lead) == "云南省"
     assert [r[0] for r in cells("图为会议现场（中国台湾网叶春禄摄）全省签署合作项目18个。")] == [""]
     assert cells("上海网络安全产业规模达到800亿元。")[0][0] == "上海"
+
+
+def test_a_count_of_actions_counts_the_clause_after_it() -> None:
+    """动量词 (次, 场) count actions: 「20余次协同调处困难问题」 counts 协同调处困难问题."""
+    rows = cells("20余次协同调处困难问题；10余次深入走访台企调研；举办3场产业交流合作对接会。")
+    assert [r[1] for r in rows] == ["协同调处困难问题", "深入走访台企调研", "产业交流合作对接会"]
+    assert cells("开展基金招商等活动864场次。")[0][1] != "次"  # 场次 is one unit, not an action 次
