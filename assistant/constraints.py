@@ -217,7 +217,6 @@ class PeriodAsked:
                 return f"所述为{other[0].text}而非{asked.text}"
         return None
 
-
     def _governed(self, chunk, sent_start: int) -> list[Period]:
         """``governing_period`` over the article up to the sentence: a report sets its span off
         in its lead, often in an earlier chunk."""

@@ -388,8 +388,7 @@ def _unit_matches(analysis: QueryAnalysis, figures, sentence: str | None = None)
                 if f.unit == GENERAL_MEASURE_WORD and not _names_counted(analysis, sentence):
                     continue  # 「多少个就业岗位」 is not answered by 「两个重点项目之一」
                 return True
-            if GENERAL_MEASURE_WORD in analysis.units and f.kind == "count" and (
-                    sentence is None or not COUNTED_HEAD or counted_head(analysis.question) in sentence):
+            if GENERAL_MEASURE_WORD in analysis.units and f.kind == "count" and _names_counted(analysis, sentence):
                 return True  # 「多少个新工作岗位」 is answered by 「新增就业岗位约2000人」, not by 「8条生产线」
             if not f.unit and f.multiplier and not bases & {"%", "个百分点"}:
                 return True  # 「网民规模达10.51亿」 answers 「多少人」: a measure word is often left out after 亿/万

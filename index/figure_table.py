@@ -18,15 +18,16 @@ before the figure in its sentence, else earlier in the passage, else the article
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+import statistics
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from index.cleaning import is_cjk
 from index.datafiles import read_tsv
 from index.figures import Figure, find_figures, is_year
 from index.gazetteer import gazetteer, place_words
-from index.lexicon import ZONE_SUFFIXES
-from index.periods import find_periods, is_dateline
+from index.lexicon import ZONE_SUFFIXES, in_dictionary
+from index.periods import dateline_word, find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
 FIGURE_EXTRACTOR = "figures/23"
@@ -77,6 +78,7 @@ class _Words:
     relation: frozenset[str] = frozenset()
     relation_adverb: frozenset[str] = frozenset()
     verbal_measure: frozenset[str] = frozenset()
+    nation_name: str = ""  # the [nation] word rows give the whole country (the file's first: 全国)
 
 
 @lru_cache(maxsize=1)
@@ -92,7 +94,8 @@ def _words() -> _Words:
                   frozenset(by["name_unit"]), frozenset(by["rank_unit"]), longest(by["anaphor"]), longest(by["after_unit"]),
                   longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
                   frozenset(by["rank_verb"]), frozenset(by["nation_subject"]), frozenset(by["relation"]),
-                  frozenset(by["relation_adverb"]), frozenset(by["verbal_measure"]))
+                  frozenset(by["relation_adverb"]), frozenset(by["verbal_measure"]),
+                  next(iter(by["nation"]), ""))
 
 
 def anaphors() -> tuple[str, ...]:
@@ -443,9 +446,6 @@ def _tail_has_clause(between: str) -> bool:
 
 
 def _distributed(run: list[FigureRow], items: list[str], verb: str) -> list[FigureRow]:
-    import statistics
-    from dataclasses import replace
-
     items = [_strip_places(x) for x in items]
     typical = statistics.median(len(x) for x in items[:-1])
     last = _words_of(items[-1])
@@ -544,16 +544,18 @@ def names_outlet(text: str, end: int) -> bool:
     >>> names_outlet("上海网络安全产业规模", 2), names_outlet("据四川日报记者报道", 3), names_outlet("广东新闻发布会", 2)
     (False, True, False)
     """
-    from index.lexicon import in_dictionary
-
     for w in place_words("outlet_suffix"):
         if text.startswith(w, end) and not any(in_dictionary(text[end : end + len(w) + k]) for k in (1, 2, 3)):
             return True  # 「中国台湾网叶春禄」「四川日报记者」, but not 「上海网络安全」「广东新闻发布会」
-    # A dateline's place (「7月26日昆明讯（记者…」「北京8月1日电」) is where the report was filed.
-    return bool(_DATELINE_PLACE_RE.match(text, end))
+    # A dateline's place (「7月26日昆明讯（记者…」「北京8月1日电」) is where the report was filed; 「吕梁电力」
+    # is no dateline.
+    date = _DAY_RE.match(text, end)
+    at = date.end() if date else end
+    word = dateline_word(text, at)
+    return bool(word) and not is_cjk(text[at + len(word) : at + len(word) + 1] or " ")
 
 
-_DATELINE_PLACE_RE = re.compile(r"(?:\d{1,2}月\d{1,2}日)?[电讯](?![\u4e00-\u9fff])")
+_DAY_RE = re.compile(r"\d{1,2}月\d{1,2}日")
 
 
 def _threshold(text: str, f: Figure) -> bool:
@@ -610,13 +612,8 @@ def _nation(text: str) -> list[tuple[int, int, str]]:
         if (m.group() == "全国" and before and before not in _CLAUSE_END + _SENTENCE_END + "\n"
                 and not (after.isdigit() or after in _words().nation_subject)):
             continue
-        out.append((m.start(), m.end(), _nation_name()))  # 我国 and 全国 are one entity: the file's first word
+        out.append((m.start(), m.end(), _words().nation_name))  # 我国 and 全国 are one entity
     return out
-
-
-@lru_cache(maxsize=1)
-def _nation_name() -> str:
-    return next(w for sec, (w, _p) in read_tsv("index", "data/metric_words.tsv", 2) if sec == "nation")
 
 
 def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -681,8 +678,6 @@ def _enterprises(text: str, places: list[tuple[int, int, str]]) -> list[tuple[in
     """
     if not ENTERPRISES:
         return []
-    from index.lexicon import in_dictionary
-
     suffixes = sorted(place_words("enterprise_suffix"), key=len, reverse=True)
     out = []
     for start, end, _name in places:

@@ -209,7 +209,12 @@ def is_dateline(text: str, end: int) -> bool:
     >>> is_dateline("中新网7月28日电 今年上半年", 8), is_dateline("7月28日，全市签约", 5)
     (True, False)
     """
-    return any(text.startswith(w, end) for w in _section_words("dateline"))
+    return bool(dateline_word(text, end))
+
+
+def dateline_word(text: str, at: int) -> str:
+    """The dateline word (电, 讯: periods.tsv [dateline]) at ``at``, or ""."""
+    return next((w for w in _section_words("dateline") if text.startswith(w, at)), "")
 
 
 def is_base(text: str, start: int) -> bool:
