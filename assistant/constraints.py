@@ -293,6 +293,54 @@ class MetricAsked:
         return f"未给出“{''.join(self.words)}”的数字" if missing else None
 
 
+# 「…的12个项目中，长电科技车规级芯片封测项目的投资额是多少」 asks a member's figure: the group's
+# total (「12个项目总投资288亿元」) or a list naming the member among others (「包括A、B等项目59个，
+# 总计投资559.3亿元」) does not answer it (ablation: member-as-group).
+MEMBER_CONSTRAINT = True
+MEMBER_TAGS = frozenset({"ORG", "PER", "nz", "nw"})
+_MEMBER_RE = re.compile(r"中[，,]([^，,。？?]+?)的[^，,。？?的]*(?:多少|几)")
+
+
+def asked_member(question: str) -> str:
+    """The name of the member a question asks a figure of, after 「…中，」: the first name LAC finds
+    there (an organisation, a person, a proper noun); "" when the question names no group or no name.
+
+    >>> asked_member("临港新片区集中开工的12个项目中，长电科技车规级芯片封测项目的投资额是多少？")
+    '长电'
+    >>> asked_member("吕梁市签约投资额是多少？"), asked_member("南博会签约项目中，10亿元以上的重大项目有多少个？")
+    ('', '')
+    """
+    m = _MEMBER_RE.search(question)
+    if not m:
+        return ""
+    from index.ner import entities
+
+    return next((e.text for e in entities(m.group(1)) if e.tag in MEMBER_TAGS and len(e.text) >= 2), "")
+
+
+@dataclass(frozen=True)
+class MemberAsked:
+    """The member a question asks a figure of (``asked_member``) must be named in the figure's
+    sentence (or the one it points back to), and not as one item of a list the figure totals."""
+
+    member: str
+    name: str = "member"
+
+    def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
+        chunk = p.hit.chunk
+        scope = sentence
+        if refers_back(chunk.text[c.sent_start : c.end]):
+            scope = previous_sentence(chunk.text, c.sent_start) + scope
+        at = scope.find(self.member)
+        if at < 0:
+            return f"未给出{self.member}的数字"
+        after = scope[at + len(self.member):]
+        listed = "、" in scope[max(0, at - 12) : at] or "、" in after[:40]
+        if listed and "等" in after:
+            return f"所给数字是包括{self.member}在内的合计"
+        return None
+
+
 @lru_cache(maxsize=1)
 def _demonstratives() -> tuple[str, ...]:
     from index.datafiles import read_tsv
@@ -537,6 +585,9 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
         modifiers = metric_modifiers(analysis, lexicon or Lexicon.empty()) if METRIC_CONSTRAINT else ()
         if modifiers:
             candidate.append(MetricAsked(modifiers))
+        member = asked_member(analysis.question) if MEMBER_CONSTRAINT else ""
+        if member:
+            candidate.append(MemberAsked(member))
     if analysis.answer_kind == "time":
         candidate.append(TimeAsked(analysis.question, analysis.grain))
     candidate += [PerUnit(u, (lexicon or Lexicon.empty()).tagged) for u in analysis.per]

@@ -32,7 +32,7 @@ from assistant.retrieval import mentions, period_match
 from index.cleaning import fold_width
 from index.figure_table import anaphors
 from index.figures import find_figures, supported, units
-from index.gazetteer import gazetteer
+from index.gazetteer import gazetteer, place_words
 from index.lexicon import STOPWORDS, Lexicon
 from index.periods import find_periods
 from index.types import Chunk
@@ -261,7 +261,7 @@ def metric_modifiers(analysis: QueryAnalysis, lexicon: Lexicon) -> tuple[str, ..
     >>> metric_modifiers(analysis_of("吕梁开发区一季度工业投资增速是多少？"), Lexicon.empty())
     ('工业', '投资')
     >>> metric_modifiers(analysis_of("哈尔滨新区2023年上半年地区生产总值是多少亿元？"), Lexicon.empty())
-    ('地区',)
+    ('生产总值',)
     >>> metric_modifiers(analysis_of("吕梁市“三个一批”活动签约投资额是多少？"), Lexicon.empty())
     ()
     >>> metric_modifiers(analysis_of("来自粤港澳大湾区企业的项目协议投资额是多少？"), Lexicon.empty())
@@ -313,7 +313,7 @@ def _before_modifiers(text: str, ask_start: int, lexicon: Lexicon) -> tuple[str,
     tagged = lexicon.tagged(text[:ask_start])
     skip = _question_tokens() | STOPWORDS
     name: list[tuple[str, str]] = []
-    aspect = linked = False
+    aspect = linked = region = False
     first = len(tagged)  # index of the name's first token
     for i in range(len(tagged) - 1, -1, -1):
         word, flag = tagged[i]
@@ -326,12 +326,16 @@ def _before_modifiers(text: str, ask_start: int, lexicon: Lexicon) -> tuple[str,
         if name and flag == "v":
             break  # 「活动签约投资额」: a verb before the name is what was done, not part of the name
         if _not_a_modifier(word, flag, skip, lexicon):
+            # 「地区生产总值」: 地区 says where; what is left of the metric's name (生产总值) must be said.
+            region = REGION_WORDS and len(name) == 1 and word in _region_words()
             break
         name.append((word, flag))
         first = i
     if name and name[0][1] == "v" and (aspect or not linked):
         return ()  # 「枪击案造成多少人死亡」「主犯被判多少年」: the question word is the verb's object
     modifiers = [w for w, flag in reversed(name[1:]) if len(w) >= 2]
+    if region:
+        return (name[0][0],)
     if name and first > 0 and tagged[first - 1][0] == "的":
         # 「来自大湾区企业的项目协议投资额」: the nouns of a 的-attribute right before the name qualify it too.
         for word, flag in reversed(tagged[: first - 1]):
@@ -342,6 +346,17 @@ def _before_modifiers(text: str, ask_start: int, lexicon: Lexicon) -> tuple[str,
     return tuple(dict.fromkeys(modifiers))
 
 
+@lru_cache(maxsize=1)
+def _region_words() -> frozenset[str]:
+    """Words standing for the reported area (``place_words.tsv`` [region_word]: 地区, 区域 …)."""
+    return frozenset(place_words("region_word"))
+
+
+# 「全市地区生产总值」 is 「全市生产总值」: 地区 says where, and the rest of the name (生产总值) is what
+# must be said (ablation: region-as-modifier).
+REGION_WORDS = True
+
+
 def _not_a_modifier(word: str, flag: str, skip: frozenset[str], lexicon: Lexicon) -> bool:
     """Places, periods, zones, words standing for a place (全市, 该区), question words and stopwords
     say where, when or what is asked, not what the metric is of: 「全市地区生产总值」 asks nothing
@@ -350,7 +365,8 @@ def _not_a_modifier(word: str, flag: str, skip: frozenset[str], lexicon: Lexicon
     >>> metric_modifiers(analysis_of("2022年荆州全市工业投资是多少？"), Lexicon.empty())
     ('工业',)
     """
-    return (word in skip or word in anaphors() or flag in ("ns", "nr") or not CJK_RE.match(word[0]) or bool(find_periods(word))
+    return (word in skip or word in anaphors() or (REGION_WORDS and word in _region_words()) or flag in ("ns", "nr") or not CJK_RE.match(word[0])
+            or bool(find_periods(word))
             or any(m.surface == word for m in gazetteer().find(word)) or lexicon.is_zone(word))
 
 

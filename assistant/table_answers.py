@@ -191,11 +191,17 @@ def _matches(row: FigureRow, metric: Sequence[str]) -> bool:
     return fit(row.metric, metric) >= MIN_FIT or all(w in row.metric or w in row.entity for w in metric)
 
 
+def _fit(metric: str, words: Sequence[str], optional: Sequence[str] = ()) -> float:
+    """``fit``, with the ``optional`` words counted where they make the fit better."""
+    return max(fit(metric, words), fit(metric, [*words, *optional])) if optional else fit(metric, words)
+
+
 def _best(rows: Sequence[FigureRow], words: Sequence[str], context: Sequence[str] = (),
-          periods: Sequence[str] = ()) -> list[FigureRow]:
-    """The rows fitting ``words`` best, best first: by fit, then a period the question names, then
-    a passage retrieval found for the question, then the newest document."""
-    scored = [(fit(r.metric, words), r) for r in rows]
+          periods: Sequence[str] = (), optional: Sequence[str] = ()) -> list[FigureRow]:
+    """The rows fitting ``words`` (and the ``optional`` ones where they fit) best, best first: by fit,
+    then a period the question names, then a passage retrieval found for the question, then the
+    newest document."""
+    scored = [(_fit(r.metric, words, optional), r) for r in rows]
     scored = [(f, r) for f, r in scored if f >= MIN_FIT]
 
     def key(item: tuple[float, FigureRow]) -> tuple:
@@ -238,7 +244,8 @@ def compare(places: Sequence[str], metric: Sequence[str], figures: Figures, ask:
 
 
 def arithmetic(kind: str, place: str, parts: Sequence[Sequence[str]], unit: str, figures: Figures,
-               context: Sequence[str] = (), periods: Sequence[str] = ()) -> TableAnswer | None:
+               context: Sequence[str] = (), periods: Sequence[str] = (),
+               optional: Sequence[Sequence[str]] = ()) -> TableAnswer | None:
     """The sum of the operands, or the difference of two: for each part of the question (its metric
     words), the row fitting it best, all of one unit, preferring operands stated in one passage.
 
@@ -247,9 +254,17 @@ def arithmetic(kind: str, place: str, parts: Sequence[Sequence[str]], unit: str,
     if len(parts) < 2 or (kind == "difference" and len(parts) != 2):
         return None
     pool = _pool(place, figures, context)
+    if place and PASSAGE_OPERANDS:
+        # 「全省入围…的项目和沈阳高新区入围的项目相差多少」: an operand may be another entity's figure
+        # stated in a passage of the place's that retrieval found for the question.
+        found = {r.chunk_id for r in pool} & set(context)
+        have = {(r.chunk_id, r.start) for r in pool}
+        pool += [r for cid in context if cid in found for r in figures(chunk_id=cid, limit=500)[0]
+                 if (r.chunk_id, r.start) not in have]
     if unit:
         pool = [r for r in pool if r.unit.endswith(unit) or r.base == unit]
-    options = [_best(pool, words, context, periods)[:3] for words in parts]
+    optional = list(optional) or [[] for _ in parts]
+    options = [_best(pool, words, context, periods, extra)[:3] for words, extra in zip(parts, optional, strict=True)]
     if not all(options):
         return None
     best: tuple[float, tuple[FigureRow, ...]] | None = None
@@ -257,7 +272,7 @@ def arithmetic(kind: str, place: str, parts: Sequence[Sequence[str]], unit: str,
         if len({(r.chunk_id, r.start) for r in combo}) < len(combo) or len({r.base for r in combo}) != 1:
             continue
         together = sum(a.chunk_id == b.chunk_id for i, a in enumerate(combo) for b in combo[i + 1:])
-        score = sum(fit(r.metric, w) for r, w in zip(combo, parts, strict=True)) + 0.1 * together
+        score = sum(_fit(r.metric, w, o) for r, w, o in zip(combo, parts, optional, strict=True)) + 0.1 * together
         if best is None or score > best[0]:
             best = (score, combo)
     if best is None:
@@ -395,7 +410,7 @@ def answer(question: str, analysis: QueryAnalysis, figures: Figures,
         trigger = _has(question, kind)
         parsed = _operand_parts(question, trigger, places, periods, lexicon_words) if trigger else None
         if parsed and len(places) <= 1:
-            found = arithmetic(kind, place, parsed[0], parsed[1], figures, context, periods)
+            found = arithmetic(kind, place, parsed[0], parsed[1], figures, context, periods, parsed[2])
             if found is not None:
                 return found
     direction = next((k for k in ("at_least", "more", "less") if _has(question, k)), "")
@@ -428,13 +443,25 @@ def answer(question: str, analysis: QueryAnalysis, figures: Figures,
     return None
 
 
+_QUOTES = "“”\"'‘’「」『』"
+
+
 def _content_words(text: str, lexicon_words: Callable[[str], list[str]]) -> list[str]:
     """The words of ``text`` that can name a metric (「新能源汽车产能」 → ['新能源汽车', '产能']);
     the text itself when jieba cuts it into single characters (延链)."""
-    out = [w for w in lexicon_words(text) if len(w) >= 2 and re.match("[\u4e00-\u9fff]", w)
+    # A quoted term is a word of the metric (「专精特新“小巨人”企业」: 小巨人), its quotes no part of it.
+    found = [w.strip(_QUOTES) for w in lexicon_words(text)]
+    out = [w for w in found if len(w) >= 2 and re.match("[\u4e00-\u9fff]", w)
            and not _not_metric(w) and not any(w in x or x in w for k in words().values() for x in k if len(x) > 1)]
     bare = text.strip(" 的，,")
     return out or ([bare] if 2 <= len(bare) <= 6 and re.fullmatch("[\u4e00-\u9fff]+", bare) else [])
+
+
+# A sum or difference about a place may take an operand of another entity from the place's own
+# retrieved passages.
+PASSAGE_OPERANDS = True
+# A 的 in the first operand is read as the operands' own modifier (see _operand_parts).
+PARALLEL_MODIFIERS = True
 
 
 def _operand_parts(question: str, trigger: str, places: Sequence[str], periods: Sequence[str],
@@ -456,7 +483,17 @@ def _operand_parts(question: str, trigger: str, places: Sequence[str], periods: 
     if len(pieces) < 2:
         return None
     shared: list[str] = []
-    if "的" in pieces[-1]:
+    optional: list[str] = []
+    own = PARALLEL_MODIFIERS and "的" in pieces[0] and pieces[-1].rsplit("的", 1)[0].strip()
+    if "的" in pieces[0] and PARALLEL_MODIFIERS:
+        # 「微公交搭载的毫米波雷达和多线激光雷达」「安排的重点建设项目和…」: what stands before the
+        # first operand's 的 may modify them all, or the first only (「营业收入的目标」): its words
+        # may, not must, be in the first operand's metric.
+        modifier, pieces[0] = pieces[0].rsplit("的", 1)
+        optional = _content_words(modifier, lexicon_words)
+    if "的" in pieces[-1] and not own:
+        # 「高企和专精特新企业拥有的有效发明专利」: what follows the last 的 is what both measure;
+        # not when each operand has a 的 of its own (「累计引进的产业项目和落地开工的超百亿元项目」).
         pieces[-1], head = pieces[-1].rsplit("的", 1)
         shared += _content_words(head, lexicon_words)
     asked = re.search(r"(?:多少|几)([^\s？?，,。]{0,3})", tail)
@@ -467,7 +504,9 @@ def _operand_parts(question: str, trigger: str, places: Sequence[str], periods: 
     rest = tail[: asked.start()] if asked else tail
     shared += [w for w in _content_words(rest, lexicon_words) if w not in shared] if rest.strip() else []
     parts = [_content_words(p, lexicon_words) + shared for p in pieces]
-    return (parts, unit) if all(parts) else None
+    if optional and not parts[0]:
+        parts[0], optional = optional, []  # 「营业收入的目标」 with 目标 no metric word: the modifier is all there is
+    return (parts, unit, [optional] + [[] for _ in parts[1:]]) if all(parts) else None
 
 
 def _clause_words(question: str, figure: str, direction: str, lexicon_words: Callable[[str], list[str]],
@@ -506,10 +545,19 @@ def class_list(place: str, clause: Sequence[str], figure_text: str, direction: s
 
 
 def _strip_places(question: str, places: Sequence[str]) -> str:
+    """The question without its places and its quoted names that hold a number (an activity such
+    as 「“三个一批”」, whose 三个 is no operand); a quoted word (「“小巨人”企业」) stays.
+
+    >>> _strip_places("吕梁“三个一批”开工项目和专精特新“小巨人”企业", ["吕梁"])
+    '开工项目和专精特新“小巨人”企业'
+    """
     text = question
     for p in places:
         text = text.replace(p, "").replace(short_place(p), "")
-    return re.sub(r"“[^”]*”", "", text)
+    return re.sub(r"“[^”]*”", lambda m: "" if _NUMERAL.search(m.group()) else m.group(), text)
+
+
+_NUMERAL = re.compile("[0-9０-９一二三四五六七八九十百千万两]")
 
 
 # --- one figure, two documents -------------------------------------------------------------------

@@ -134,6 +134,11 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "no-governing-period": ("a sentence stating no period is not read in the span its article set off before "
                             "(「上半年，…。全区完成…109.6亿元」 answers 「一季度…」)",
                             lambda: patched("assistant.constraints.GOVERNING_PERIOD", False), {}),
+    "member-as-group": ("a member's figure (「12个项目中，长电科技…项目的投资额」) may be answered by the group's total "
+                        "or by a list naming the member among others",
+                        lambda: patched("assistant.constraints.MEMBER_CONSTRAINT", False), {}),
+    "region-as-modifier": ("地区 / 区域 in a metric's name must be said beside the figure (「全市地区生产总值」 is not "
+                           "answered by 「全市生产总值」)", lambda: patched("assistant.features.REGION_WORDS", False), {}),
     "no-asked-head": ("the selector's residual off: the kind a 什么 / 哪 question asks for (「什么调度办法」) "
                       "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
 }

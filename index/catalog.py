@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from index.figure_table import FIGURE_EXTRACTOR, FigureRow, figure_rows, title_place
+from index.figure_table import FIGURE_EXTRACTOR, FigureRow, figure_rows, named_places, title_place
 from index.sqlite_open import connect_wal
 from index.types import Chunk
 
@@ -295,7 +295,7 @@ _SELECT_FIGURE = ", ".join(f'"{c}"' for c in _FIGURE_COLUMNS)
 _INSERT_FIGURE = f"INSERT INTO figures VALUES ({', '.join('?' * len(_FIGURE_COLUMNS))})"
 
 
-def chunk_figures(chunk: Chunk, lead: str = "") -> list[FigureRow]:
+def chunk_figures(chunk: Chunk, lead: str = "", earlier: Sequence[tuple[str, frozenset[str]]] = ()) -> list[FigureRow]:
     """A chunk's rows of the figure table (the zone its article's title names, else its city, else
     the first place its article's or its issue's title names, else ``lead``, the first place its
     article's lead passage names, stands in where the passage names no place)."""
@@ -305,7 +305,7 @@ def chunk_figures(chunk: Chunk, lead: str = "") -> list[FigureRow]:
     subject = zones[0] if zones else "" if chunk.city else (title_place(chunk.article_title)
                                                              or title_place(chunk.issue_title)
                                                              or lead)
-    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date, subject=subject)
+    return figure_rows(chunk.text, chunk.id, chunk.source, chunk.city, chunk.date, subject=subject, earlier=earlier)
 
 
 # A news report names what it is about in its lead: where neither the passage nor the titles name
@@ -319,11 +319,17 @@ def source_figures(chunks: Sequence[Chunk]) -> list[FigureRow]:
     """The rows of one source's chunks, given in reading order (an article's first chunk is its lead;
     a stand-alone passage of a passages jsonl is an article of its own and has none)."""
     leads: dict[str, str] = {}
+    named: dict[str, list[tuple[str, frozenset[str]]]] = {}  # document → places its chunks so far name
+    rows: list[FigureRow] = []
     for c in chunks:
+        article = c.document != c.id
         if c.document not in leads:
-            article = c.document != c.id
             leads[c.document] = title_place(c.text, nation=True) if LEAD_SUBJECT and article and not c.city else ""
-    return [r for c in chunks for r in chunk_figures(c, leads[c.document])]
+        earlier = named.setdefault(c.document, [])
+        rows += chunk_figures(c, leads[c.document], tuple(earlier))
+        if article:
+            earlier += named_places(c.text)
+    return rows
 
 
 def _figure_values(row: FigureRow) -> tuple:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
@@ -30,7 +31,7 @@ from index.lexicon import ZONE_SUFFIXES, in_dictionary
 from index.periods import dateline_word, find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/23"
+FIGURE_EXTRACTOR = "figures/24"
 
 _SENTENCE_END = "。！？!?；;\n■"  # ■ ends a headline's item
 _PERIOD_SCOPE_END = "。！？!?\n■"
@@ -79,6 +80,7 @@ class _Words:
     relation_adverb: frozenset[str] = frozenset()
     verbal_measure: frozenset[str] = frozenset()
     nation_name: str = ""  # the [nation] word rows give the whole country (the file's first: 全国)
+    bound: frozenset[str] = frozenset()  # [over], [under] and [about]: 超, 近, 约 …
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +89,7 @@ def _words() -> _Words:
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
                                                             "name_unit", "rank_unit", "anaphor", "after_unit", "nation",
                                                             "discourse", "rank_marker", "rank_verb", "nation_subject", "relation", "relation_adverb",
-                                                            "verbal_measure")}
+                                                            "verbal_measure", "over", "under", "about")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
@@ -95,7 +97,7 @@ def _words() -> _Words:
                   longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
                   frozenset(by["rank_verb"]), frozenset(by["nation_subject"]), frozenset(by["relation"]),
                   frozenset(by["relation_adverb"]), frozenset(by["verbal_measure"]),
-                  next(iter(by["nation"]), ""))
+                  next(iter(by["nation"]), ""), frozenset(by["over"] + by["under"] + by["about"]))
 
 
 def anaphors() -> tuple[str, ...]:
@@ -155,10 +157,14 @@ def _strip(metric: str) -> str:
     return metric
 
 
-def _words_of(phrase: str) -> list[str]:
+def _tagged_words(phrase: str) -> list[tuple[str, str]]:
     from index.lexicon import Lexicon
 
-    return [w for w, _flag in Lexicon.empty().tagged(phrase)]
+    return Lexicon.empty().tagged(phrase)
+
+
+def _words_of(phrase: str) -> list[str]:
+    return [w for w, _flag in _tagged_words(phrase)]
 
 
 def _first_word(phrase: str) -> str:
@@ -219,10 +225,41 @@ def _unrelated(phrase: str) -> str:
 COORDINATED_NAMES = True
 _COORDINATORS = frozenset({"和", "与", "及"})
 MAX_PREDICATE_CHARS = 10
+# A 「全区」 with no district in its passage refers to the one its article named before.
+EARLIER_REFERENT = True
+# 「9个超百亿元项目」: a bound ([over], [under], [about]) and an amount open the counted noun's name.
+BOUNDED_CLASS = True
+# Verbs after the nouns of a named class (超百亿元项目, 世界500强企业), with no noun after them, are
+# its predicate, not its name; after one bare noun they say which are counted (「24个项目入围」).
+PREDICATE_AFTER_NOUN = True
 # A count of actions (动量词: 次, 场 …) counts the clause after it.
 VERBAL_MEASURES = True
 MAX_ACTION_CHARS = 16
 MAX_QUOTED_CHARS = 8
+
+
+# jieba tags a word by its dictionary entry, whatever it does in the sentence: 扎根 is ns and
+# 落地 n, so 「7家世界500强企业扎根于此」 counted 「世界500强企业扎根」.  LAC reads the word in its
+# sentence; where it calls a word jieba also cut a verb (v), a verb used as a noun (vn,
+# 「科技创新」) or an adverbial (ad, 「集中签约」), the word is one.
+VERBS_IN_CONTEXT = True
+
+
+def _in_context(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
+    """jieba's words of a piece of ``text`` (pieces start at ``spans``), with LAC's verbs."""
+    if not VERBS_IN_CONTEXT or not any(f[:1] in "nv" for _w, f in tokens):
+        return tokens
+    from index.ner import tagged
+
+    verbal = {(at, at + len(w)): f for w, f, at in tagged(text) if f in ("v", "vn", "ad")}
+    out, pos = [], 0
+    for word, flag in tokens:
+        base = next(t - a for a, t in reversed(spans) if a <= pos)
+        if flag[:1] in "nv":
+            flag = verbal.get((base + pos, base + pos + len(word)), flag)
+        out.append((word, flag))
+        pos += len(word)
+    return out
 
 
 def _next_word(tokens: list[tuple[str, str]], i: int) -> str:
@@ -249,20 +286,29 @@ def _noun_after(text: str, f: Figure) -> str:
     end = _clause_end(text, at)
     inserts: list[tuple[int, str]] = []  # (offset into ``after``, bracket): 「村（居）民」 is tagged as 村民
     after = text[at:end]
+    spans = [(0, at)]  # (offset into ``after``, offset into ``text``) where each piece of ``after`` starts
     while INLINE_BRACKETS and (close := _inline_close(text, end)):
         inserts.append((len(after), text[end:close]))
         end = _clause_end(text, close)
+        spans.append((len(after), close))
         after += text[close:end]
     if not lead and (not after or not ("\u4e00" <= after[0] <= "\u9fff")):
         return ""
     if VERBAL_MEASURES and f.unit in _words().verbal_measure and not inserts and 2 <= len(after) <= MAX_ACTION_CHARS:
         return after  # 「20余次协同调处困难问题」: a count of actions counts the clause after it
-    tokens = Lexicon.empty().tagged(after) if after else []
+    tokens = _in_context(text, Lexicon.empty().tagged(after), spans) if after else []
     run: list[str] = [lead] if lead else []
     flags: list[str] = ["nz"] if lead else []
     stop = len(tokens)
     coordinated = False
+    skip = 0
+    if (BOUNDED_CLASS and not run and len(tokens) >= 3 and tokens[0][0] in _words().bound
+            and tokens[1][1][:1] == "m" and tokens[2][1][:1] == "n"):
+        # 「9个超百亿元项目」: a bound and an amount before a noun name a class of it.
+        run, flags, skip = [tokens[0][0] + tokens[1][0]], ["nz"], 2
     for i, (word, flag) in enumerate(tokens):
+        if i < skip:
+            continue
         stop = i
         head = flag[:1]
         cjk = "\u4e00" <= word[0] <= "\u9fff"
@@ -290,6 +336,12 @@ def _noun_after(text: str, f: Figure) -> str:
             # A verb opens the run before a noun (「11项保障措施」「10个开工项目」).
             if nxt not in ("n", "v", "") or (not run and nxt != "n"):
                 break
+            if (PREDICATE_AFTER_NOUN and any(g[:1] == "n" for g in flags)
+                    and sum(len(w) for w, g in zip(run, flags, strict=True) if g[:1] == "n" or g == "vn") >= 3
+                    and not any(g[:1] == "n" for _w, g in tokens[i + 1 :])):
+                while len(run) > 1 and flags[-1] in ("d", "ad", "a"):
+                    run, flags = run[:-1], flags[:-1]  # 「14家外资公司正式开工投产」: the adverbial goes with the verb
+                break  # 「9个超百亿元项目落地开工」: verbs after the noun, to the clause's end, say what it does
         elif named or (run and word in _words().name_units):
             pass
         elif head in ("q", "m") and run:
@@ -325,9 +377,10 @@ def _noun_after(text: str, f: Figure) -> str:
 
 
 def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "", date: str = "",
-                subject: str = "") -> list[FigureRow]:
+                subject: str = "", earlier: Sequence[tuple[str, frozenset[str]]] = ()) -> list[FigureRow]:
     """The rows of one passage's text (see the module's example).  ``subject``: the zone the
-    article's title names, the entity before the city where the passage names none."""
+    article's title names, the entity before the city where the passage names none; ``earlier``:
+    the places the article names before the passage (``named_places``), in order."""
     # 「5000万元以上项目1922个」: a figure before 以上/以下 and a noun names a class of things (the
     # metric of the figure after it), not an amount.
     figures = [f for f in find_figures(text) if _tabled(f, text) and not _threshold(text, f)]
@@ -355,8 +408,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
         # A period opening a sentence holds over its clauses after 「；」 too (「今年上半年，货物吞吐量…；
         # 集装箱吞吐量…同比增长127%」).
         p_start = max(text.rfind(ch, 0, f.start) for ch in _PERIOD_SCOPE_END) + 1
-        c_start = max(max(text.rfind(ch, 0, f.start) for ch in _CLAUSE_END) + 1, s_start,
-                      prev_end_by_sentence.get(s_start, s_start))
+        c_start = max(_clause_start(text, f.start), s_start, prev_end_by_sentence.get(s_start, s_start))
         if _quoted(text, f.start):
             continue  # 「“12大基地”」「“1+5”政策体系」: a figure inside a name
         metric = _noun_after(text, f) or _metric(text, f, c_start, places)
@@ -377,6 +429,13 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
             # 「该区已累计获得248项」「全市新设外资企业」: the zone, district, city or province named
             # before, of the level the word names, not the nearest place mentioned since.
             before = [p for p in named if _referent(anaphor, p[2], official.get(p[2], set()))]
+            default = subject or city
+            back = next((n for n, names in reversed(earlier) if _referent(anaphor, n, names)), "")
+            if not before and back and EARLIER_REFERENT and not (default and _referent(anaphor, default, set())):
+                # 「全区实现新增…」 in a later passage: the district the article named before it
+                # (东港区), not the city the report is filed under (日照市); 「全市」 in a bulletin
+                # of 吕梁市 is still 吕梁市.
+                before = [(0, 0, back)]
             if not before and (subject or city):
                 # None in this passage: the article's own zone or city, not another place it names.
                 before = [(0, 0, subject or city)]
@@ -409,6 +468,20 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
 RESPECTIVELY = True
 _RESPECTIVELY = "分别"
 _LIST_JOINERS = "、和及与"
+
+
+def named_places(text: str) -> list[tuple[str, frozenset[str]]]:
+    """The places and zones ``text`` names, in order, each with the official names it may stand for
+    (what a later passage's 「全区」「该市」 may refer back to).
+
+    >>> named_places("依托日照市东港区这片沃土")
+    [('日照市', frozenset({'日照市'})), ('东港区', frozenset({'东港区'}))]
+    """
+    g = gazetteer()
+    found = [(m.start, m.surface, frozenset(g.place(c).name for c in m.codes))
+             for m in g.find(text) if not names_outlet(text, m.end)]
+    found += [(start, name, frozenset()) for start, _end, name in _zones(text)]
+    return [(name, names) for _start, name, names in sorted(found, key=lambda t: t[0])]
 
 
 def _respectively(text: str, rows: list[FigureRow]) -> list[FigureRow]:
@@ -631,6 +704,32 @@ def _compounds(places: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]
         else:
             out.append(p)
     return out
+
+
+# A short quoted word between characters of a name is part of it (「专精特新“小巨人”企业100家」).
+QUOTED_INSIDE = True
+
+
+def _clause_start(text: str, at: int) -> int:
+    """Where the clause holding ``at`` starts: after the last clause mark before it, a short quoted
+    word inside a name excepted.
+
+    >>> t = "对接专板企业总数1500家，专精特新“小巨人”企业100家"
+    >>> t[_clause_start(t, len(t) - 4):]
+    '专精特新“小巨人”企业100家'
+    """
+    start = max(text.rfind(ch, 0, at) for ch in _CLAUSE_END) + 1
+    while QUOTED_INSIDE and start >= 2 and text[start - 1] == "”" and start < at and is_cjk(text[start]):
+        opening = text.rfind("“", max(0, start - 2 - MAX_QUOTED_CHARS), start - 1)
+        if opening < 1 or not is_cjk(text[opening - 1]) or any(ch in text[opening + 1 : start - 1] for ch in _CLAUSE_END):
+            break
+        before = _tagged_words(text[max(0, opening - 8) : opening])
+        if before and before[-1][1][:1] in "vupcr":
+            # 「推进“智改数转”标杆项目」「每年可向“国网”」: after a verb or a function word the quote
+            # opens a phrase of its own, not the inside of a name.
+            break
+        start = max(text.rfind(ch, 0, opening) for ch in _CLAUSE_END) + 1
+    return start
 
 
 def _sentence_end(text: str, at: int) -> int:

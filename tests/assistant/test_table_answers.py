@@ -182,3 +182,18 @@ def test_a_metric_written_short_in_the_question_fits_its_full_name(reports) -> N
     answer = reports.ask("海南和上海哪个新设外资企业多？")
     assert answer.table_kind == "compare", answer.text
     assert "732家" in answer.text and "2096家" in answer.text and "上海高于海南" in answer.text, answer.text
+
+
+def test_operands_each_with_their_own_de_share_no_head_and_a_leading_modifier_is_optional() -> None:
+    """「A的B和C的D」: each operand has its own modifier and head; in 「X的B和C」 X may modify both, so
+    its words may, not must, be in B's metric; in 「A和B的C」 C is what both measure."""
+    from assistant.table_answers import _operand_parts
+    from index.lexicon import Lexicon
+
+    words = Lexicon.empty().words
+    parts, _unit, _optional = _operand_parts("累计引进的产业项目和落地开工的超百亿元项目相差多少个？", "相差", [], [], words)
+    assert "百亿元" not in parts[0] and "百亿元" in parts[1]
+    parts, unit, optional = _operand_parts("微公交搭载的毫米波雷达和多线激光雷达一共多少个？", "一共", [], [], words)
+    assert parts[0] == ["毫米波", "雷达"] and "搭载" in optional[0] and unit == "个"
+    parts, unit, _optional = _operand_parts("高企和专精特新企业拥有的有效发明专利一共多少件？", "一共", [], [], words)
+    assert all("发明专利" in p for p in parts) and unit == "件"

@@ -301,3 +301,28 @@ def test_a_count_of_actions_counts_the_clause_after_it() -> None:
     rows = cells("20余次协同调处困难问题；10余次深入走访台企调研；举办3场产业交流合作对接会。")
     assert [r[1] for r in rows] == ["协同调处困难问题", "深入走访台企调研", "产业交流合作对接会"]
     assert cells("开展基金招商等活动864场次。")[0][1] != "次"  # 场次 is one unit, not an action 次
+
+
+def test_a_verb_in_its_sentence_ends_the_counted_thing() -> None:
+    """jieba's dictionary calls 扎根 a place and 落地 a noun; LAC reads them as the verbs they are
+    here, so they are no part of what is counted.  A bound and an amount before the noun (超百亿元)
+    name a class of it; a verb noun (科技创新) stays."""
+    rows = cells("新区已累计引进产业项目189个，7家世界500强企业扎根于此，9个超百亿元项目落地开工。")
+    assert [r[1] for r in rows] == ["引进产业项目", "世界500强企业", "超百亿元项目"]
+    assert cells("587家金融和类金融机构落地哈尔滨新区。")[0][1] == "金融和类金融机构"
+    assert cells("已有14家外资公司正式开工投产。")[0][1] == "外资公司"  # the adverb goes with the verb
+    assert cells("其中沈阳高新区共24个项目入围。")[0][1] == "项目入围"  # after a bare noun it says which
+    assert cells("安排20亿元科技创新、20亿元产业转型升级。")[0][1] == "科技创新"
+
+
+def test_a_district_named_earlier_in_the_article_is_what_a_later_quanqu_refers_to() -> None:
+    """A 「全区」 whose passage names no district is the district named before it in the article, not
+    the city the report is filed under; a 「全市」 of the bulletin's own city stays that city."""
+    from index.figure_table import named_places
+
+    earlier = tuple(named_places("近年来，依托日照市东港区这片创新创业沃土，一大批民营企业发展壮大。"))
+    text = "2023年，全区新增省级专精特新企业26家。"
+    assert [r.entity for r in figure_rows(text, city="日照市", earlier=earlier)] == ["东港区"]
+    assert [r.entity for r in figure_rows(text, city="日照市")] == ["日照市"]
+    county = tuple(named_places("孝义经济技术开发区签约项目9个。"))
+    assert [r.entity for r in figure_rows("全市签约项目53个。", city="吕梁市", earlier=county)] == ["吕梁市"]
