@@ -31,7 +31,7 @@ from index.lexicon import ZONE_SUFFIXES, in_dictionary
 from index.periods import dateline_word, find_periods, is_dateline
 
 # Bump when the rows a text gives change: the builder re-extracts every chunk on a mismatch.
-FIGURE_EXTRACTOR = "figures/24"
+FIGURE_EXTRACTOR = "figures/25"
 
 _SENTENCE_END = "。！？!?；;\n■"  # ■ ends a headline's item
 _PERIOD_SCOPE_END = "。！？!?\n■"
@@ -81,6 +81,7 @@ class _Words:
     verbal_measure: frozenset[str] = frozenset()
     nation_name: str = ""  # the [nation] word rows give the whole country (the file's first: 全国)
     bound: frozenset[str] = frozenset()  # [over], [under] and [about]: 超, 近, 约 …
+    inclusion_end: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +90,7 @@ def _words() -> _Words:
     by = {s: [w for sec, (w, _p) in rows if sec == s] for s in ("link", "prefix", "inner", "growth", "generic", "approx",
                                                             "name_unit", "rank_unit", "anaphor", "after_unit", "nation",
                                                             "discourse", "rank_marker", "rank_verb", "nation_subject", "relation", "relation_adverb",
-                                                            "verbal_measure", "over", "under", "about")}
+                                                            "verbal_measure", "over", "under", "about", "inclusion_end")}
     longest = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731 - longest match first
     return _Words(longest(by["link"]), longest(by["prefix"]), longest(by["inner"]), frozenset(by["growth"]),
                   frozenset(by["generic"]), longest(by["approx"]),
@@ -97,7 +98,8 @@ def _words() -> _Words:
                   longest(by["nation"]), frozenset(by["discourse"]), frozenset(by["rank_marker"]),
                   frozenset(by["rank_verb"]), frozenset(by["nation_subject"]), frozenset(by["relation"]),
                   frozenset(by["relation_adverb"]), frozenset(by["verbal_measure"]),
-                  next(iter(by["nation"]), ""), frozenset(by["over"] + by["under"] + by["about"]))
+                  next(iter(by["nation"]), ""), frozenset(by["over"] + by["under"] + by["about"]),
+                  longest(by["inclusion_end"]))
 
 
 def anaphors() -> tuple[str, ...]:
@@ -262,6 +264,30 @@ def _in_context(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int,
     return out
 
 
+# 「500多家包括专精特新企业在内的中小企业」 counts 中小企业.
+INCLUSIONS = True
+MAX_INCLUDED_CHARS = 20
+
+
+def _after_inclusion(text: str, at: int) -> int:
+    """Past an inclusion that opens right at ``at`` (a [relation] verb … an [inclusion_end] word),
+    else ``at``.
+
+    >>> t = "500多家包括专精特新企业在内的中小企业首次参展"
+    >>> t[_after_inclusion(t, 5):]
+    '中小企业首次参展'
+    """
+    w = _words()
+    if not any(text.startswith(r, at) for r in w.relation):
+        return at
+    end = _clause_end(text, at)
+    for close in w.inclusion_end:
+        found = text.find(close, at, min(end, at + MAX_INCLUDED_CHARS + len(close)))
+        if found > at:
+            return found + len(close)
+    return at
+
+
 def _next_word(tokens: list[tuple[str, str]], i: int) -> str:
     return tokens[i + 1][0] if i + 1 < len(tokens) else ""
 
@@ -277,6 +303,8 @@ def _noun_after(text: str, f: Figure) -> str:
     for w in _words().approx + _words().after_unit:
         if text.startswith(w, at):
             at += len(w)
+    if INCLUSIONS:
+        at = _after_inclusion(text, at)
     lead = ""
     if text[at : at + 1] == "“":
         # 「新培育3家“百亿”人力资源服务机构」: a quoted name opens the run.
@@ -336,11 +364,11 @@ def _noun_after(text: str, f: Figure) -> str:
             # A verb opens the run before a noun (「11项保障措施」「10个开工项目」).
             if nxt not in ("n", "v", "") or (not run and nxt != "n"):
                 break
-            if (PREDICATE_AFTER_NOUN and any(g[:1] == "n" for g in flags)
-                    and sum(len(w) for w, g in zip(run, flags, strict=True) if g[:1] == "n" or g == "vn") >= 3
+            if (PREDICATE_AFTER_NOUN and any(g[:1] == "n" or g == "j" for g in flags)
+                    and sum(len(w) for w, g in zip(run, flags, strict=True) if g[:1] == "n" or g in ("vn", "j")) >= 3
                     and not any(g[:1] == "n" for _w, g in tokens[i + 1 :])):
-                while len(run) > 1 and flags[-1] in ("d", "ad", "a"):
-                    run, flags = run[:-1], flags[:-1]  # 「14家外资公司正式开工投产」: the adverbial goes with the verb
+                while len(run) > 1 and flags[-1] in ("d", "ad", "a", "m"):
+                    run, flags = run[:-1], flags[:-1]  # 「14家外资公司正式开工投产」「首次签约」: the adverbial goes with the verb
                 break  # 「9个超百亿元项目落地开工」: verbs after the noun, to the clause's end, say what it does
         elif named or (run and word in _words().name_units):
             pass

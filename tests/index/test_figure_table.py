@@ -326,3 +326,15 @@ def test_a_district_named_earlier_in_the_article_is_what_a_later_quanqu_refers_t
     assert [r.entity for r in figure_rows(text, city="日照市")] == ["日照市"]
     county = tuple(named_places("孝义经济技术开发区签约项目9个。"))
     assert [r.entity for r in figure_rows("全市签约项目53个。", city="吕梁市", earlier=county)] == ["吕梁市"]
+
+
+def test_an_inclusion_after_a_count_is_skipped_and_a_first_time_verb_is_no_part_of_it() -> None:
+    """「500多家包括专精特新企业在内的中小企业」 counts 中小企业; 「首次签约参展」 is what they did."""
+    rows = cells("此外，共有500多家包括专精特新企业在内的中小企业首次签约参展。")
+    assert [r[1] for r in rows] == ["中小企业"]
+
+
+def test_a_bare_niandu_is_a_rate_not_a_period() -> None:
+    """「年度投入财政资金2000余万元」 spends per year; it dates nothing (「2023年度」 does, by its year)."""
+    assert cells("出台11项保障措施，年度投入财政资金2000余万元。")[-1][1:] == ("年度投入财政资金", "2000万", "元", "")
+    assert cells("2023年度投入财政资金2000余万元。")[0][1:] == ("投入财政资金", "2000万", "元", "2023年度")

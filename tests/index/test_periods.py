@@ -92,3 +92,9 @@ def test_a_year_an_era_does_not_have_or_a_bare_short_year_is_no_period() -> None
     assert find_periods("开展文明治理3年行动") == [] and find_periods("推进共同治理2年") == []
     assert [p.year for p in find_periods("清康熙二十三年设台湾府，明万历十年")] == [1684, 1582]
     assert find_periods("公元前221年")[0].span() is None  # no calendar days before the common era
+
+
+def test_niandu_alone_is_no_period_but_a_year_before_it_is() -> None:
+    assert [p.text for p in find_periods("年度投入财政资金2000余万元，年度考核指标")] == []
+    assert [p.text for p in find_periods("2023年度投入财政资金")] == ["2023年度"]
+    assert [(p.text, p.year_offset) for p in find_periods("本年度投入，上年度")] == [("本年度", 0), ("上年度", -1)]
