@@ -318,12 +318,23 @@ def asked_member(question: str) -> str:
     return next((e.text for e in entities(m.group(1)) if e.tag in MEMBER_TAGS and len(e.text) >= 2), "")
 
 
+def member_phrase(question: str) -> str:
+    """The question's words for the member it asks of (after 「…中，」, before 「的」).
+
+    >>> member_phrase("12个项目中，长电科技车规级芯片封测项目的投资额是多少？")
+    '长电科技车规级芯片封测项目'
+    """
+    m = _MEMBER_RE.search(question)
+    return m.group(1).strip() if m else ""
+
+
 @dataclass(frozen=True)
 class MemberAsked:
     """The member a question asks a figure of (``asked_member``) must be named in the figure's
     sentence (or the one it points back to), and not as one item of a list the figure totals."""
 
     member: str
+    phrase: str = ""  # the question's words for it (「长电科技车规级芯片封测项目」), for the refusal
     name: str = "member"
 
     def candidate(self, p: Passage, c: Candidate, text: str, sentence: str) -> str | None:
@@ -332,12 +343,13 @@ class MemberAsked:
         if refers_back(chunk.text[c.sent_start : c.end]):
             scope = previous_sentence(chunk.text, c.sent_start) + scope
         at = scope.find(self.member)
+        what = self.phrase or self.member
         if at < 0:
-            return f"未给出{self.member}的数字"
+            return f"未单独给出{what}的数字"
         after = scope[at + len(self.member):]
         listed = "、" in scope[max(0, at - 12) : at] or "、" in after[:40]
         if listed and "等" in after:
-            return f"所给数字是包括{self.member}在内的合计"
+            return f"所给数字是包括{what}在内的合计，未单独给出它的数字"
         return None
 
 
@@ -587,7 +599,7 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
             candidate.append(MetricAsked(modifiers))
         member = asked_member(analysis.question) if MEMBER_CONSTRAINT else ""
         if member:
-            candidate.append(MemberAsked(member))
+            candidate.append(MemberAsked(member, member_phrase(analysis.question)))
     if analysis.answer_kind == "time":
         candidate.append(TimeAsked(analysis.question, analysis.grain))
     candidate += [PerUnit(u, (lexicon or Lexicon.empty()).tagged) for u in analysis.per]

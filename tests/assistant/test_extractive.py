@@ -578,12 +578,13 @@ def test_a_member_s_figure_is_not_the_group_s_total_nor_a_list_s() -> None:
     question = "临港新片区集中开工的12个项目中，长电科技车规级芯片封测项目的投资额是多少？"
     member = constraints.asked_member(question)
     assert member and member in "长电科技" and not constraints.asked_member("临港新片区12个项目的投资额是多少？")
-    rule = constraints.MemberAsked(member)
+    rule = constraints.MemberAsked(member, constraints.member_phrase(question))
 
     def reason(text: str) -> str | None:
         p = SimpleNamespace(hit=SimpleNamespace(chunk=SimpleNamespace(text=text)))
         return rule.candidate(p, SimpleNamespace(sent_start=0, start=0, end=len(text)), text, text)
 
     assert reason("本次开工的12个项目总投资288亿元，涵盖集成电路、人工智能等领域。")
-    assert reason("其中包括华虹制造、长电科技车规级芯片封测项目、新奥能源等项目12个，总投资288亿元。")
+    listed = reason("其中包括华虹制造、长电科技车规级芯片封测项目、新奥能源等项目12个，总投资288亿元。")
+    assert listed and "长电科技车规级芯片封测项目" in listed and "合计" in listed
     assert reason("长电科技车规级芯片封测项目总投资44亿元，建成后年产能可达50亿颗。") is None
