@@ -301,31 +301,24 @@ MEMBER_TAGS = frozenset({"ORG", "PER", "nz", "nw"})
 _MEMBER_RE = re.compile(r"中[，,]([^，,。？?]+?)的[^，,。？?的]*(?:多少|几)")
 
 
-def asked_member(question: str) -> str:
-    """The name of the member a question asks a figure of, after 「…中，」: the first name LAC finds
-    there (an organisation, a person, a proper noun); "" when the question names no group or no name.
+def asked_member(question: str) -> tuple[str, str]:
+    """The member a question asks a figure of, after 「…中，」 and before 「的」: the first name LAC
+    finds there (an organisation, a person, a proper noun), and the question's words for it;
+    ("", "") when the question names no group or no name.
 
     >>> asked_member("临港新片区集中开工的12个项目中，长电科技车规级芯片封测项目的投资额是多少？")
-    '长电'
+    ('长电', '长电科技车规级芯片封测项目')
     >>> asked_member("吕梁市签约投资额是多少？"), asked_member("南博会签约项目中，10亿元以上的重大项目有多少个？")
-    ('', '')
+    (('', ''), ('', ''))
     """
     m = _MEMBER_RE.search(question)
     if not m:
-        return ""
+        return "", ""
     from index.ner import entities
 
-    return next((e.text for e in entities(m.group(1)) if e.tag in MEMBER_TAGS and len(e.text) >= 2), "")
-
-
-def member_phrase(question: str) -> str:
-    """The question's words for the member it asks of (after 「…中，」, before 「的」).
-
-    >>> member_phrase("12个项目中，长电科技车规级芯片封测项目的投资额是多少？")
-    '长电科技车规级芯片封测项目'
-    """
-    m = _MEMBER_RE.search(question)
-    return m.group(1).strip() if m else ""
+    phrase = m.group(1).strip()
+    name = next((e.text for e in entities(phrase) if e.tag in MEMBER_TAGS and len(e.text) >= 2), "")
+    return (name, phrase) if name else ("", "")
 
 
 @dataclass(frozen=True)
@@ -597,9 +590,9 @@ def for_question(analysis: QueryAnalysis, paraphrasable: Callable[[str], bool],
         modifiers = metric_modifiers(analysis, lexicon or Lexicon.empty()) if METRIC_CONSTRAINT else ()
         if modifiers:
             candidate.append(MetricAsked(modifiers))
-        member = asked_member(analysis.question) if MEMBER_CONSTRAINT else ""
+        member, phrase = asked_member(analysis.question) if MEMBER_CONSTRAINT else ("", "")
         if member:
-            candidate.append(MemberAsked(member, member_phrase(analysis.question)))
+            candidate.append(MemberAsked(member, phrase))
     if analysis.answer_kind == "time":
         candidate.append(TimeAsked(analysis.question, analysis.grain))
     candidate += [PerUnit(u, (lexicon or Lexicon.empty()).tagged) for u in analysis.per]

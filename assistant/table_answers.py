@@ -26,7 +26,7 @@ from assistant.features import _question_tokens
 from assistant.query import QueryAnalysis
 from index.datafiles import read_tsv
 from index.figure_table import FigureRow
-from index.figures import find_figures, is_year
+from index.figures import CN_DIGITS, find_figures, is_year
 from index.lexicon import STOPWORDS
 from index.store import short_place
 
@@ -243,6 +243,11 @@ def compare(places: Sequence[str], metric: Sequence[str], figures: Figures, ask:
     return TableAnswer("compare", text, shown, ids)
 
 
+# A sum or difference about a place may take an operand of another entity from the place's own
+# retrieved passages.
+PASSAGE_OPERANDS = True
+
+
 def arithmetic(kind: str, place: str, parts: Sequence[Sequence[str]], unit: str, figures: Figures,
                context: Sequence[str] = (), periods: Sequence[str] = (),
                optional: Sequence[Sequence[str]] = ()) -> TableAnswer | None:
@@ -457,16 +462,14 @@ def _content_words(text: str, lexicon_words: Callable[[str], list[str]]) -> list
     return out or ([bare] if 2 <= len(bare) <= 6 and re.fullmatch("[\u4e00-\u9fff]+", bare) else [])
 
 
-# A sum or difference about a place may take an operand of another entity from the place's own
-# retrieved passages.
-PASSAGE_OPERANDS = True
 # A 的 in the first operand is read as the operands' own modifier (see _operand_parts).
 PARALLEL_MODIFIERS = True
 
 
 def _operand_parts(question: str, trigger: str, places: Sequence[str], periods: Sequence[str],
-                   lexicon_words: Callable[[str], list[str]]) -> tuple[list[list[str]], str] | None:
-    """The operands of 「A和B一共/相差多少」, as metric words each, and the unit asked for.
+                   lexicon_words: Callable[[str], list[str]]) -> tuple[list[list[str]], str, list[list[str]]] | None:
+    """The operands of 「A和B一共/相差多少」, as metric words each, the unit asked for, and each
+    operand's optional words (what stands before the first operand's 的).
 
     The operands are the clause before the trigger word, split at 和/与/及/、; what follows the
     last 的 of the last operand (「高企和专精特新企业拥有的有效发明专利」) and the words after the
@@ -554,10 +557,11 @@ def _strip_places(question: str, places: Sequence[str]) -> str:
     text = question
     for p in places:
         text = text.replace(p, "").replace(short_place(p), "")
-    return re.sub(r"“[^”]*”", lambda m: "" if _NUMERAL.search(m.group()) else m.group(), text)
+    return re.sub(r"“[^”]*”", lambda m: "" if any(_numeral(ch) for ch in m.group()) else m.group(), text)
 
 
-_NUMERAL = re.compile("[0-9０-９一二三四五六七八九十百千万两]")
+def _numeral(ch: str) -> bool:
+    return ch.isdigit() or ch in CN_DIGITS or ch in "十百千万"
 
 
 # --- one figure, two documents -------------------------------------------------------------------

@@ -252,7 +252,7 @@ def _pattern(eras: bool = False) -> re.Pattern[str]:
     return re.compile(
         rf"(?=[{first}])"
         rf"(?P<until>截至|截止到?|到)?\s*"
-        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年(?:度(?=[^0-9]|$))?(?P<edge>底|末|初)?(?!代)|(?<![〇零一二三四五六七八九十])(?P<yc>{YEAR_CN})年"
+        rf"(?:(?<!\d)(?P<y>{YEAR})\s*年度?(?P<edge>底|末|初)?(?!代)|(?<![〇零一二三四五六七八九十])(?P<yc>{YEAR_CN})年"
         rf"{era}|(?P<rel>{rel}))?\s*"
         rf"(?:(?P<word>{word})|(?P<m1>1[0-2]|0?[1-9]){dash}(?P<m2>1[0-2]|0?[1-9])\s*月份?"
         rf"|(?P<m>1[0-2]|0?[1-9])\s*月份?(?:(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号])?"
