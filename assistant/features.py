@@ -133,6 +133,8 @@ def _figure_ask(analysis: QueryAnalysis) -> tuple[str, re.Match[str]] | None:
 
 # The selector's residual reads the asked head (ablation: no-asked-head).
 ASKED_HEAD = True
+# 「哪四个领域」「哪几个项目」: the head after a count (ablation: no-counted-which).
+COUNTED_WHICH = True
 _HEAD_POS = frozenset({"n", "vn", "nz", "j", "l", "ng"})  # common nouns (not names, places or times)
 MAX_HEAD_WORDS = 2
 
@@ -179,6 +181,8 @@ def asked_head(question: str) -> tuple[str, ...]:
     (('制度',), (), ('大学',))
     >>> asked_head("视锥细胞在何处的效率最高?"), asked_head("有什么样的能力?"), asked_head("重点加快哪些项目？")
     ((), ('能力',), ('项目',))
+    >>> asked_head("成交额主要集中在哪四个领域？"), asked_head("推进了哪三项改革？"), asked_head("合伙人分为哪几类？")
+    (('领域',), ('改革',), ())
     """
     rest = _after_which(question) if ASKED_HEAD else None
     if not rest:
@@ -188,6 +192,8 @@ def asked_head(question: str) -> tuple[str, ...]:
     for i, (word, flag) in enumerate(tagged):
         if i == 0 and len(word) == 1 and (word in units().units or flag[:1] == "q"):
             continue  # the measure word of 哪所 / 哪一种 (not the 处 of 何处: a place)
+        if i == 0 and flag == "m" and COUNTED_WHICH:
+            continue  # a count and its measure word: 「哪四个领域」 asks for 领域, 「哪几个项目」 for 项目
         if flag in _HEAD_POS and len(words) < MAX_HEAD_WORDS:
             words.append(word)
             continue

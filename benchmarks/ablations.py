@@ -141,6 +141,8 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                            "answered by 「全市生产总值」)", lambda: patched("assistant.features.REGION_WORDS", False), {}),
     "no-asked-head": ("the selector's residual off: the kind a 什么 / 哪 question asks for (「什么调度办法」) "
                       "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
+    "no-counted-which": ("a count after the which-word hides the asked kind (「哪四个领域」 asks for no head)",
+                         lambda: patched("assistant.features.COUNTED_WHICH", False), {}),
 }
 
 

@@ -23,7 +23,9 @@ Built-in datasets:
   (2026-12-06), then its failures were read, so it is a dev set now; the reports are read from
   ``../shared`` by id (``zone_holdout_sources.json``);
 * ``zone-holdout2`` — 60 more, written blind on 25 further reports (other places again, some written
-  like work reports, 8 undated), after that reading: the clean measure of reports never seen;
+  like work reports, 8 undated), after that reading; measured once, then its misses were read;
+* ``zone-holdout3`` — 60 more (50 answerable, 10 traps), written blind on 25 further reports of
+  other places (2026-12-07), after all that reading: the clean measure of reports never seen;
 * ``mrc-held`` — the questions of the MRC articles the answer selector holds aside (CMRC 2018
   trial, DRCD), answered end to end over all held-aside paragraphs; assembled from
   ``../shared/train-data/mrc`` (see ``evals.assembled``).
@@ -61,10 +63,11 @@ ASSEMBLED_DIR = Path(tempfile.gettempdir())
 MULTI_ISSUE_CORPUS = ASSEMBLED_DIR / "bulletin-multi-issue-corpus"
 ZONE_HOLDOUT_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout-corpus"
 ZONE_HOLDOUT2_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout2-corpus"
+ZONE_HOLDOUT3_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout3-corpus"
 MRC_HELD = ASSEMBLED_DIR / "bulletin-mrc-held"
 # dataset -> the folder assembled for it
 ASSEMBLED = {"multi-issue": MULTI_ISSUE_CORPUS, "zone-holdout": ZONE_HOLDOUT_CORPUS,
-             "zone-holdout2": ZONE_HOLDOUT2_CORPUS, "mrc-held": MRC_HELD}
+             "zone-holdout2": ZONE_HOLDOUT2_CORPUS, "zone-holdout3": ZONE_HOLDOUT3_CORPUS, "mrc-held": MRC_HELD}
 
 BUILTIN = {
     "bulletins": (REPO / "evals/datasets/bulletins_qa.jsonl", REPO / "corpus"),
@@ -84,15 +87,17 @@ BUILTIN = {
     # Written blind on reports of other places, measured, never tuned on.
     "zone-holdout": (REPO / "evals/datasets/zone_holdout_qa.jsonl", ZONE_HOLDOUT_CORPUS),
     "zone-holdout2": (REPO / "evals/datasets/zone_holdout2_qa.jsonl", ZONE_HOLDOUT2_CORPUS),
+    "zone-holdout3": (REPO / "evals/datasets/zone_holdout3_qa.jsonl", ZONE_HOLDOUT3_CORPUS),
     # The selector's held-aside MRC articles, end to end.
     "mrc-held": (MRC_HELD / "questions.jsonl", MRC_HELD / "corpus"),
 }
 SHARED_DATASETS = ("rgb-zh", "zone-dev", "table-dev", "table-holdout", "table-holdout2", "multi-issue", "zone-holdout",
-                   "zone-holdout2", "mrc-held")
+                   "zone-holdout2", "zone-holdout3", "mrc-held")
 SHARED_FROM = {"table-dev": "../shared/eval-data/zone-dev", "table-holdout": "../shared/eval-data/zone-dev",
                "table-holdout2": "../shared/eval-data/zone-dev",
                "multi-issue": "../shared/eval-data/zone-dev and ../shared/eval-data/crud-news",
                "zone-holdout": "../shared/eval-data/crud-news", "zone-holdout2": "../shared/eval-data/crud-news",
+               "zone-holdout3": "../shared/eval-data/crud-news",
                "mrc-held": "../shared/train-data/mrc"}
 DISPLAY = {"rgb-zh": "RGB-zh"}
 

@@ -83,6 +83,8 @@ def test_answer_kinds(question: str, kind: str) -> None:
         ("规上工业增加值同比增长多少？", (), ("percent", "points", "money")),
         ("一共帮企业省下了多少初始成本？", (), ("money",)),
         ("项目规模多大？", (), ()),
+        ("2022年全年技术合同成交额是多少？", (), ("money",)),  # an amount (额) of money
+        ("从签约到开工用了多长时间？", (), ("time",)),  # a duration: 5个月, not 120亿元
     ],
 )
 def test_expected_units(question: str, units: tuple, kinds: tuple) -> None:
@@ -165,7 +167,8 @@ def test_terms_keep_the_longest_and_quoted_chinese_terms() -> None:
 
 
 # --- colloquial and Latin words --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("question", "word"), [("吕梁这次签了多少钱的项目？", "签约"), ("开工的项目一共投了多少", "投资")])
+@pytest.mark.parametrize(("question", "word"), [("吕梁这次签了多少钱的项目？", "签约"), ("开工的项目一共投了多少", "投资"),
+                                                    ("铁西区今年上半年外资实际用了多少？", "利用")])
 def test_colloquial_verbs_add_the_bulletin_word_to_the_search(question: str, word: str) -> None:
     analysis = analyse(question)
     assert word in analysis.search_text and analysis.search_text.startswith(question)

@@ -62,7 +62,8 @@ def test_a_dataset_that_cannot_be_assembled_says_so(monkeypatch: pytest.MonkeyPa
         resolve("zone-holdout")
 
 
-QUESTIONS = {"zone-holdout": "zone_holdout_qa.jsonl", "zone-holdout2": "zone_holdout2_qa.jsonl"}
+QUESTIONS = {"zone-holdout": "zone_holdout_qa.jsonl", "zone-holdout2": "zone_holdout2_qa.jsonl",
+             "zone-holdout3": "zone_holdout3_qa.jsonl"}
 
 
 def _ids(name: str) -> list[str]:
@@ -77,8 +78,11 @@ def test_zone_holdout_questions_come_from_their_listed_sources(name: str) -> Non
     assert {q["source"] for q in answerable} <= set(_ids(name)) and len(set(_ids(name))) == len(_ids(name)) == 25
 
 
-def test_the_two_holdouts_share_no_report() -> None:
-    assert not set(_ids("zone-holdout")) & set(_ids("zone-holdout2"))
+def test_the_holdouts_share_no_report() -> None:
+    names = sorted(QUESTIONS)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not set(_ids(a)) & set(_ids(b)), (a, b)
 
 
 @pytest.mark.integration

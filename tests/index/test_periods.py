@@ -98,3 +98,11 @@ def test_niandu_alone_is_no_period_but_a_year_before_it_is() -> None:
     assert [p.text for p in find_periods("年度投入财政资金2000余万元，年度考核指标")] == []
     assert [p.text for p in find_periods("2023年度投入财政资金")] == ["2023年度"]
     assert [(p.text, p.year_offset) for p in find_periods("本年度投入，上年度")] == [("本年度", 0), ("上年度", -1)]
+
+
+def test_a_year_recalled_after_ji_is_no_period_of_the_sentence() -> None:
+    """「继2021年之后，再度入围…并将获得5000万元」: the year after 继 is the earlier time it happened,
+    as the base after 比 is; a year the sentence reports in is still one."""
+    text = "绵阳市游仙区继2021年之后，再度入围重点开发区先进县，并将获得5000万元省级财政奖励。"
+    assert [p.text for p in find_periods(text)] == []
+    assert [p.text for p in find_periods("2022年继续入围，获得奖励")] == ["2022年"]
