@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant import constraints
+from assistant import constraints, lists
 from assistant.candidates import Candidate, Passage, candidates
 from assistant.features import (
     FEATURES,
     FeatureContext,
     _unit_matches,
     answer_support,
+    asked_head,
     compute,
     keywords,
     metric_words,
@@ -32,6 +33,7 @@ from assistant.features import (
 from assistant.query import QueryAnalysis
 from assistant.retrieval import Retrieved
 from assistant.selector import Selector
+from index.annotate import article_key
 from index.clauses import sentences
 from index.figures import bound, find_figures, refines
 from index.store import BulletinIndex
@@ -40,6 +42,11 @@ MAX_SENTENCE_CHARS = 120  # a longer sentence is quoted as the clauses around th
 MAX_PART_CHARS = 100
 MAX_LIST_CHARS = 240  # a list question's answer may run over a 「；」-separated enumeration
 NEAR_BEST = 1.0  # a further clause joins the answer when it scores within this of the best
+# A list question whose quote enumerates nothing of the asked kind also quotes the best sentence of
+# the same article that does (``assistant.lists``; ablation: no-list-enumeration), if it scores
+# within ENUMERATION_GAP of the best on the ranker's log-odds-like scale (e³ ≈ 20× less likely).
+LIST_ENUMERATION = True
+ENUMERATION_GAP = 3.0
 # A passage ruled out by a passage-level constraint gives its place to the next retrieved one that
 # meets them (ablation: no-fill-depth).
 FILL_DEPTH = True
@@ -176,6 +183,15 @@ def _strip(text: str) -> str:
     return text.strip().strip("，；：,;: ").rstrip("。！？!?；;，,")
 
 
+def _closes(text: str, b: int) -> bool:
+    """Does a sentence end right before offset ``b`` (「…。」 or 「…。”」)?
+
+    >>> _closes("好。”他说", 2), _closes("好。”他说", 1), _closes("好，”他说", 2)
+    (True, False, False)
+    """
+    return text[b - 1] in "。！？!?\n" or (b >= 2 and text[b - 1] in "”’\"」" and text[b - 2] in "。！？!?")
+
+
 def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole: bool = False) -> str:
     """What the answer quotes for candidate ``i``: the sentence holding the clause (what its figure
     or name is about is usually in the same sentence); a long sentence is cut to the clauses around
@@ -194,7 +210,7 @@ def quote(cands: Sequence[Candidate], passages: Sequence[Passage], i: int, whole
         a, b = c.sent_start, c.sent_end
         while a > 0 and chunk.text[a - 1] not in "。！？!?\n":
             a -= 1
-        while b < len(chunk.text) and chunk.text[b - 1] not in "。！？!?\n":
+        while b < len(chunk.text) and not _closes(chunk.text, b):
             b += 1
         if b - a <= MAX_LIST_CHARS:
             return _strip(chunk.text[a:b])
@@ -363,6 +379,8 @@ class ExtractiveAnswerer:
             if ANTECEDENT and analysis.answer_kind in WHO_KINDS and (before := self._antecedent(analysis, ev, best)):
                 parts.insert(0, before)
             parts += self._more(analysis, ev, ranked, parts)
+            if LIST_ENUMERATION and analysis.list_intent:
+                parts += self._enumeration(analysis, ev, ranked, parts)
         return Draft(parts=name_city_once(parts), confidence=round(confidence, 4))
 
     def _antecedent(self, analysis: QueryAnalysis, ev: Evidence, i: int) -> Part | None:
@@ -453,6 +471,57 @@ class ExtractiveAnswerer:
                 quoted += text
                 chosen.append(i)
         return out
+
+    def _enumeration(self, analysis: QueryAnalysis, ev: Evidence, ranked: list[int], parts: list[Part]) -> list[Part]:
+        """A list question's enumeration: when no quote lists things of the asked kind (「…哪四个
+        领域」 answered by the lead sentence that names their total), the best-scored sentence of the
+        best clause's article that does, and its continuation into the article's next passage when
+        a passage boundary cuts it (and that passage was retrieved)."""
+        question = own_text(analysis)
+        nouns = lists.kind_nouns(question, asked_head(question))
+        if not nouns:
+            return []
+        best = ranked[0]
+        article = article_key(ev.passages[ev.candidates[best].hit].hit.chunk)
+        quoted = [p.text for p in parts]
+        seen: set[tuple[int, int]] = set()
+        for i in ranked:
+            if float(ev.scores[best]) - float(ev.scores[i]) > ENUMERATION_GAP:
+                break
+            c = ev.candidates[i]
+            chunk = ev.passages[c.hit].hit.chunk
+            if (c.hit, c.sentence) in seen or article_key(chunk) != article:
+                continue
+            seen.add((c.hit, c.sentence))
+            text = self._quote(ev, i, whole=True)
+            if not lists.enumerates(nouns, question, text):
+                continue
+            listed = any(text in q or q in text for q in quoted)
+            out = [] if listed else [self._part(ev, i, text)]
+            return out + self._continuation(ev, i, text, quoted)
+        return []
+
+    def _continuation(self, ev: Evidence, i: int, text: str, quoted: list[str]) -> list[Part]:
+        """The rest of a sentence ``text`` (quoted from candidate ``i``'s passage) that the passage's
+        end cuts: the next passage of its article up to its first sentence end, when retrieved."""
+        chunk = ev.passages[ev.candidates[i].hit].hit.chunk
+        tail = chunk.text.rstrip()
+        if not tail or not _strip(tail).endswith(_strip(text)[-8:]) or _closes(tail, len(tail)):
+            return []
+        article = self.index.article(chunk.id)
+        at = next((k for k, other in enumerate(article) if other.id == chunk.id), len(article))
+        if at + 1 >= len(article):
+            return []
+        following = next((p for p in ev.passages if p.hit.chunk.id == article[at + 1].id), None)
+        if following is None:
+            return []
+        rest = following.hit.chunk.text
+        end = next((b for b in range(1, len(rest) + 1) if _closes(rest, b)), len(rest))
+        piece = _strip(rest[:end])
+        if not piece or len(piece) > MAX_LIST_CHARS or any(piece in q for q in quoted):
+            return []
+        close = rest[end - 1 : end]
+        return [Part(text=piece, hit=following.position, end=close if close in SENTENCE_CLOSE else "")]
 
     def _measures(self, ev: Evidence, ranked: list[int]) -> list[Part]:
         """「怎么/如何…」: the measures, i.e. the best item's heading and its best sentences."""

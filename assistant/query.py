@@ -325,6 +325,8 @@ def split_compound(question: str) -> list[str]:
     ['一季度，吕梁开发区规上工业增加值是多少？']
     >>> split_compound("萧山经开区是哪一年设立的？它在综合考评中排第几名？")
     ['萧山经开区是哪一年设立的', '它在综合考评中排第几名']
+    >>> split_compound("新建的学校，投资多少、占地多少亩？"), split_compound("签约、开工了多少个项目？")
+    (['新建的学校，投资多少', '占地多少亩'], ['签约、开工了多少个项目？'])
 
     A clause ending in a locative (方位词: 中, 前, 之外 …) frames the question, it asks nothing of
     its own (「北朝几个朝代中，哪个朝代…」: 几个 there counts the field the question picks from):
@@ -332,7 +334,8 @@ def split_compound(question: str) -> list[str]:
     >>> split_compound("北朝几个朝代中，哪个朝代最积极建筑长城?")
     ['北朝几个朝代中，哪个朝代最积极建筑长城?']
     """
-    segments = [s for s in re.split(r"(?<=[，,；;？?])", question) if s.strip("，,；;？? ")]
+    marks = "，,；;？?、" if ASKS_IN_A_SERIES else "，,；;？?"
+    segments = [s for s in re.split(f"(?<=[{marks}])", question) if s.strip(marks + " ")]
     asking_re = re.compile("|".join(re.escape(w) for w, _ in question_words() if not w.isascii()))
     asking = [bool(asking_re.search(s)) and len(re.findall("[\u4e00-\u9fff]", s)) >= 4 and not _frames(s) for s in segments]
     if sum(asking) < 2:
@@ -342,11 +345,15 @@ def split_compound(question: str) -> list[str]:
     for segment, asks in zip(segments, asking, strict=True):
         pending += segment
         if asks:
-            out.append(pending.strip().rstrip("，,；;？? "))
+            out.append(pending.strip().rstrip(marks + " "))
             pending = ""
     if pending and out:
-        out[-1] += pending.rstrip("，,；;？? ")
+        out[-1] += pending.rstrip(marks + " ")
     return out
+
+
+# 「投资多少、占地多少亩」: asks joined by 、 are two questions (ablation: no-asks-in-a-series).
+ASKS_IN_A_SERIES = True
 
 
 # Frame clauses ask nothing (measured in benchmarks/RESULTS.md, 2026-12-07: compound frames).

@@ -143,6 +143,11 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                       "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
     "no-counted-which": ("a count after the which-word hides the asked kind (「哪四个领域」 asks for no head)",
                          lambda: patched("assistant.features.COUNTED_WHICH", False), {}),
+    "no-list-enumeration": ("a list question's answer is its best sentence alone, with no enumeration of the asked kind "
+                            "from the same article (「…分为哪几类」 answered by the lead sentence)",
+                            lambda: patched("assistant.extractive.LIST_ENUMERATION", False), {}),
+    "no-asks-in-a-series": ("two asks joined by 、 (「投资多少、占地多少亩」) are one question, answered by one clause",
+                            lambda: patched("assistant.query.ASKS_IN_A_SERIES", False), {}),
 }
 
 

@@ -5,8 +5,9 @@ copied into the repository, so each dataset names its sources (ids, a split rule
 module writes them out where the index builder can read them:
 
 * ``multi-issue`` — the dated corpus of ``evals.multi_issue`` (seed, zone-dev, dated news);
-* ``zone-holdout``, ``zone-holdout2`` and ``zone-holdout3`` — the 25 CRUD-RAG reports each one's
-  ``evals/datasets/zone_holdout*_sources.json`` lists, on which its questions were written blind;
+* ``zone-holdout``, ``zone-holdout2``, ``zone-holdout3`` and ``zone-holdout4`` — the 25 CRUD-RAG
+  reports each one's ``evals/datasets/zone_holdout*_sources.json`` lists, on which its questions
+  were written blind;
 * ``mrc-held`` — the paragraphs and questions of the MRC articles the answer selector holds
   aside (``assistant.selector.mrc.split_of``): a public reading-comprehension set the selector
   never trained on, answered end to end (retrieval over all held-aside paragraphs, then the
@@ -32,7 +33,8 @@ ZONE_HOLDOUT_SOURCES = REPO / "evals" / "datasets" / "zone_holdout_sources.json"
 # dataset -> the file listing the CRUD-RAG ids its corpus is made of
 NEWS_SOURCES = {"zone-holdout": ZONE_HOLDOUT_SOURCES,
                 "zone-holdout2": REPO / "evals" / "datasets" / "zone_holdout2_sources.json",
-                "zone-holdout3": REPO / "evals" / "datasets" / "zone_holdout3_sources.json"}
+                "zone-holdout3": REPO / "evals" / "datasets" / "zone_holdout3_sources.json",
+                "zone-holdout4": REPO / "evals" / "datasets" / "zone_holdout4_sources.json"}
 MARKER = ".assembled"  # written last, holding the recipe
 
 

@@ -66,9 +66,17 @@ def hits_of(*texts: str, city: str = "", source: str = "a.txt", date: str = "") 
             for i, t in enumerate(texts)]
 
 
-def answer(question: str, hits: list[Hit], extra: list[Hit] = (), refuse_below: float = 0.2) -> Draft:
+class FirstClauseSelector(StubSelector):
+    """Prefers the earlier clause, a little: a selector that took a lead sentence for the answer."""
+
+    def rank(self, X: np.ndarray) -> np.ndarray:
+        return (1.0 - 0.01 * np.arange(len(X))).astype(np.float32)
+
+
+def answer(question: str, hits: list[Hit], extra: list[Hit] = (), refuse_below: float = 0.2,
+           selector: StubSelector | None = None) -> Draft:
     index = FakeIndex([h.chunk for h in hits] + [h.chunk for h in extra])
-    answerer = ExtractiveAnswerer(index, StubSelector(), refuse_below=refuse_below)
+    answerer = ExtractiveAnswerer(index, selector or StubSelector(), refuse_below=refuse_below)
     return answerer.answer(analyse(question), Retrieved(hits))
 
 
@@ -378,6 +386,40 @@ def test_a_list_question_takes_the_members_of_the_best_sentence() -> None:
     draft = answer("支持哪些企业创新发展？", hits)
     text = "".join(p.text for p in draft.parts)
     assert "烁科半导体" in text
+
+
+def test_a_list_question_answered_by_a_lead_sentence_also_quotes_the_enumeration_of_its_article() -> None:
+    hits = hits_of("“科大硅谷”首批全球合伙人4日在安徽省合肥市签约，25家全球合伙人携手抛出招才“橄榄枝”。"
+                   "本次签约的全球合伙人中，共有创新单元合伙人16家、创新中心合伙人6家、基金合伙人3家。")
+    draft = answer("“科大硅谷”首批全球合伙人分为哪几类？", hits, selector=FirstClauseSelector())
+    text = draft.render(lambda hit: 1)
+    assert text.index("4日在安徽省合肥市签约") < text.index("创新单元合伙人16家、创新中心合伙人6家、基金合伙人3家")
+
+
+def test_an_enumeration_of_another_article_does_not_join_a_list_answer() -> None:
+    lead = Hit(Chunk(id="a", text="“科大硅谷”首批全球合伙人4日在安徽省合肥市签约。", source="a.txt"), 1.0, 1)
+    other = Hit(Chunk(id="b", text="本次签约的合伙人中，共有创新单元合伙人16家、基金合伙人3家。", source="b.txt"), 0.9, 2)
+    draft = answer("“科大硅谷”首批全球合伙人分为哪几类？", [lead, other], selector=FirstClauseSelector())
+    assert "基金合伙人" not in draft.render(lambda hit: 1)
+
+
+def test_an_enumeration_cut_by_the_passage_boundary_goes_on_into_the_next_passage(monkeypatch) -> None:
+    monkeypatch.setattr("assistant.extractive.ENUMERATION_GAP", 100.0)
+    hits = hits_of("上半年，武汉经开区技术合同成交额达62.29亿元，同比增长79.87%。"
+                   "从领域分布看，智能网联汽车领域27.4亿元；智能建造领域12.9亿元；",
+                   "新能源领域10.08亿元；先进材料领域7.82亿元。近年来，全区高新技术企业总数突破1000家。")
+    draft = answer("技术合同成交额主要集中在哪四个领域？", hits, selector=FirstClauseSelector())
+    text = draft.render(lambda hit: hit + 1)
+    assert all(f in text for f in ("智能网联汽车领域", "智能建造领域", "新能源领域", "先进材料领域"))
+    assert "先进材料领域7.82亿元。[2]" in text and "1000家" not in text
+
+
+def test_without_list_enumeration_a_list_answer_is_the_best_sentence_alone(monkeypatch) -> None:
+    monkeypatch.setattr("assistant.extractive.LIST_ENUMERATION", False)
+    hits = hits_of("“科大硅谷”首批全球合伙人4日在安徽省合肥市签约，25家全球合伙人携手抛出招才“橄榄枝”。"
+                   "本次签约的全球合伙人中，共有创新单元合伙人16家、创新中心合伙人6家、基金合伙人3家。")
+    draft = answer("“科大硅谷”首批全球合伙人分为哪几类？", hits, selector=FirstClauseSelector())
+    assert "基金合伙人" not in draft.render(lambda hit: 1)
 
 
 def test_a_how_question_quotes_the_measures_under_their_heading() -> None:

@@ -199,6 +199,10 @@ def test_latin_words_of_a_chinese_question(question: str, latin: tuple[str, ...]
         # A clause ending in a locative frames the question (几 there is "several", 几内亚 a name).
         ("在近几年中，哪个开发区签约投资额最高？", ["在近几年中，哪个开发区签约投资额最高？"]),
         ("新几内亚的气候除了东南沿海之外，属于哪一种气候？", ["新几内亚的气候除了东南沿海之外，属于哪一种气候？"]),
+        # Two asks in a series (、) are two questions; a series of verbs before one ask is one.
+        ("2014年新建的九年一贯制学校，投资多少、占地多少亩？", ["2014年新建的九年一贯制学校，投资多少", "占地多少亩"]),
+        ("方山光伏项目装机多大、投资多少？", ["方山光伏项目装机多大", "投资多少"]),
+        ("吕梁签约、开工和投产的项目一共多少个？", ["吕梁签约、开工和投产的项目一共多少个？"]),
     ],
 )
 def test_split_compound(question: str, parts: list[str]) -> None:
