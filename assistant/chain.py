@@ -20,7 +20,7 @@ from assistant import compose, constraints, outline, table_answers
 from assistant.condense import condense
 from assistant.constraints import looks_like_instruction
 from assistant.extractive import Draft, ExtractiveAnswerer, Part, name_city_once
-from assistant.features import keywords, metric_modifiers
+from assistant.features import keywords, metric_modifiers, metric_words
 from assistant.llm import LLMAnswerer, LLMError
 from assistant.query import QueryAnalysis, analyse, split_compound
 from assistant.retrieval import RetrievalConfig, Retrieved, Retriever
@@ -38,6 +38,9 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 REFUSAL_PREFIX = compose.REFUSAL_PREFIX
+# A compound question's figure sub-question that names no unit is answered by an earlier part only
+# when that part names the figure's metric (ablation: any-figure-covers).
+METRIC_COVERED = True
 __all__ = ["REFUSAL_PREFIX", "AnswerChunk", "BulletinAssistant", "InvalidQuestionError", "validate_question"]
 
 
@@ -216,6 +219,11 @@ class BulletinAssistant:
             # 「对接了多少项央企项目？总投资多少？」: the sub-question's metric must be the draft's too.
             folded = fold_width(text).lower()
             if constraints.METRIC_CONSTRAINT and any(m not in folded for m in metric_modifiers(sub, self.index.lexicon)):
+                return False
+            # 「投资多少？建成达产后预计新增年产值多少？」: a money figure of 投资 is no 年产值.  A unit the
+            # sub-question names (「总面积多少亩」) tells its figure apart; a kind (money) does not.
+            asked = metric_words(sub, self.index.lexicon)
+            if METRIC_COVERED and not sub.units and asked and not any(m in folded for m in asked):
                 return False
             figs = [f for f in find_figures(text) if f.is_quantity]
             if sub.units:

@@ -288,8 +288,8 @@ def _names_who(p: Passage, start: int, end: int, question: str) -> bool:
 def precise_figure_first(ev: Evidence, ranked: list[int], analysis: QueryAnalysis, depth: int = 12) -> list[int]:
     """When the best clause's sentence (what is quoted) states the asked figure roughly
     (「签约总金额逾285亿元」「交易价值近700亿美金」) and another of the best ``depth`` clauses states a
-    figure it bounds exactly (「签约总金额达285.49亿元」), that exact statement of the same answer is
-    quoted first (``index.figures.refines``)."""
+    figure it bounds exactly (「签约总金额达285.49亿元」), or more precisely (「约1548.2亿元」 for 「超过
+    1500亿元」), that statement of the same answer is quoted first (``index.figures.refines``)."""
     if not PRECISE_FIGURE:
         return ranked
     text = ev.sentence(ranked[0])
@@ -299,9 +299,24 @@ def precise_figure_first(ev: Evidence, ranked: list[int], analysis: QueryAnalysi
         return ranked
     for i in ranked[1:depth]:
         other = ev.text(i)
-        if any(not bound(other, g) and refines(g, f, how) for g in find_figures(other) for f, how in rough):
+        if any((not bound(other, g) or (ABOUT_REFINES and significant(g) > significant(f))) and refines(g, f, how)
+               for g in find_figures(other) for f, how in rough):
             return [i] + [j for j in ranked if j != i]
     return ranked
+
+
+# 「总投资约1548.2亿元」 refines 「总投资超过1500亿元」: a figure stated with more significant digits is
+# the more exact statement, even with 约 before it (ablation: bare-figures-refine).
+ABOUT_REFINES = True
+
+
+def significant(f) -> int:
+    """Significant digits of a figure as printed.
+
+    >>> significant(find_figures("1500亿元")[0]), significant(find_figures("1548.2亿元")[0]), significant(find_figures("0.64亿元")[0])
+    (2, 5, 2)
+    """
+    return len(f.number.replace(".", "").strip("0"))
 
 
 def _date_of(period) -> tuple | None:

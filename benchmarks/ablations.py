@@ -35,6 +35,11 @@ def patched(target: str, value) -> Iterator[None]:
         yield
 
 
+def switched_off(flag: str, why: str) -> tuple[str, Callable[[], contextlib.AbstractContextManager], dict]:
+    """An ablation that sets a module's boolean switch (``package.module.NAME``) to False."""
+    return why, lambda: patched(flag, False), {}
+
+
 @contextlib.contextmanager
 def _no_era_years() -> Iterator[None]:
     """No era names and no 公元/西元 years (the time parser's pattern is cached: rebuilt on both sides)."""
@@ -143,11 +148,18 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
                       "is not looked for in the clause", lambda: patched("assistant.features.ASKED_HEAD", False), {}),
     "no-counted-which": ("a count after the which-word hides the asked kind (「哪四个领域」 asks for no head)",
                          lambda: patched("assistant.features.COUNTED_WHICH", False), {}),
-    "no-list-enumeration": ("a list question's answer is its best sentence alone, with no enumeration of the asked kind "
-                            "from the same article (「…分为哪几类」 answered by the lead sentence)",
-                            lambda: patched("assistant.extractive.LIST_ENUMERATION", False), {}),
-    "no-asks-in-a-series": ("two asks joined by 、 (「投资多少、占地多少亩」) are one question, answered by one clause",
-                            lambda: patched("assistant.query.ASKS_IN_A_SERIES", False), {}),
+    "no-list-enumeration": switched_off(
+        "assistant.extractive.LIST_ENUMERATION", "a list question's answer is its best sentence alone, with no "
+        "enumeration of the asked kind from the same article (「…分为哪几类」 answered by the lead sentence)"),
+    "no-asks-in-a-series": switched_off(
+        "assistant.query.ASKS_IN_A_SERIES", "two asks joined by 、 (「投资多少、占地多少亩」) are one question, "
+        "answered by one clause"),
+    "any-figure-covers": switched_off(
+        "assistant.chain.METRIC_COVERED", "a compound question's figure part counts as answered by an earlier part "
+        "holding any figure of its kind, whatever it measures (「投资8亿元」 for 「新增年产值多少」)"),
+    "bare-figures-refine": switched_off(
+        "assistant.extractive.ABOUT_REFINES", "only a figure without 约/超过 may replace a rough one in the quote "
+        "(「超过1500亿元」 stays though 「约1548.2亿元」 is in the article)"),
 }
 
 

@@ -240,6 +240,21 @@ def test_a_draft_for_the_whole_question_covers_a_part_only_with_the_metric_it_co
     assert mini._covers(draft, analyse("座谈会上对接了多少项地方国企项目"))
 
 
+def test_an_earlier_part_covers_a_figure_part_only_when_it_names_the_metric_asked(mini: BulletinAssistant,
+                                                                                  monkeypatch) -> None:
+    """「…投资多少？建成达产后预计新增年产值多少？」: the 8亿元 of 投资 is money, but no 年产值."""
+    from assistant.extractive import Draft, Part
+    from assistant.query import analyse
+
+    draft = Draft([Part("投资8亿元的金杯电工三期扩能建设项目现场，近日正在加快土地清场", 0)])
+    assert not mini._covers(draft, analyse("建成达产后预计新增年产值多少"))
+    assert mini._covers(Draft([Part("项目总投资8亿元，新增年产值30亿元", 0)]), analyse("建成达产后预计新增年产值多少"))
+    # A unit named tells the figure apart: 872亩 answers 「总面积多少亩」 though 面积 is not written.
+    assert mini._covers(Draft([Part("该市推出8宗共872亩“熟地”", 0)]), analyse("总面积多少亩"))
+    monkeypatch.setattr("assistant.chain.METRIC_COVERED", False)
+    assert mini._covers(draft, analyse("建成达产后预计新增年产值多少"))
+
+
 def test_a_later_part_the_earlier_parts_answer_is_not_asked_again(mini: BulletinAssistant) -> None:
     """「总投资多少」 after 「对接了多少项央企项目」 is the 2802亿元 of the sentence already quoted, not the
     513亿元 of the 地方国企 projects that a search of its own would find first."""

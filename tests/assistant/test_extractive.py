@@ -371,6 +371,21 @@ def test_a_rough_figure_gives_way_to_the_exact_one_it_bounds() -> None:
     assert "687亿美元" in ev.text(precise_figure_first(ev, list(range(len(cands))), analyse("微软花了多少钱收购动视暴雪"))[0])
 
 
+
+def test_a_figure_stated_with_more_digits_refines_a_rough_one_even_after_yue(monkeypatch) -> None:
+    from assistant.extractive import Evidence, precise_figure_first
+
+    hits = [Hit(Chunk(id="a", text="未来，丰台区将落实95项重点项目，总投资超过1500亿元。", source="s"), 1.0, 1),
+            Hit(Chunk(id="b", text="95项重点项目涵盖四大领域，总投资约1548.2亿元。", source="s"), 0.9, 2)]
+    cands, passages = candidates(hits, {})
+    ev = Evidence(cands, passages, np.zeros((len(cands), len(FEATURES))), np.zeros(len(cands)), [""] * len(cands), {}, [])
+    order = list(range(len(cands)))
+    question = analyse("丰台区95项重点项目总投资约多少？")
+    assert "1548.2亿元" in ev.text(precise_figure_first(ev, order, question)[0])
+    monkeypatch.setattr("assistant.extractive.ABOUT_REFINES", False)
+    assert precise_figure_first(ev, order, question) == order
+
+
 def test_below_the_threshold_it_refuses_and_says_why() -> None:
     draft = answer("太空站的运营公司是哪家？", hits_of("今年开工项目10个，总投资12亿元。"), refuse_below=0.5)
     assert draft.refused and draft.reason
