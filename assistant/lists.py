@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from assistant.features import CJK_RE, STOPWORDS, _question_tokens
+from assistant.query import _question_words_in
+from index.cleaning import fold_width
 from index.lexicon import Lexicon
 
 # An enumeration's items: clauses of a 「；」-separated list, or pieces of one clause separated by
@@ -24,9 +26,6 @@ _ITEMS = re.compile("[、]|和|及|与")
 # kind of its items.
 _ETC_RE = re.compile("等([\u4e00-\u9fff]{1,8})")
 _NOUN_POS = frozenset({"n", "vn", "nz", "j", "l", "ng"})
-
-
-_ASKING = re.compile("哪|什么|分别|何")
 
 
 def kind_nouns(question: str, head: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -41,11 +40,11 @@ def kind_nouns(question: str, head: tuple[str, ...] = ()) -> tuple[str, ...]:
     """
     if head:
         return head
-    asks = list(_ASKING.finditer(question))
+    asks = _question_words_in(fold_width(question).lower())  # question_words.tsv
     if not asks:
         return ()
     skip = _question_tokens() | STOPWORDS
-    nouns = [w for w, flag in Lexicon.empty().tagged(question[: asks[-1].start()])
+    nouns = [w for w, flag in Lexicon.empty().tagged(question[: max(start for start, _end, _kind in asks)])
              if flag in _NOUN_POS and len(w) >= 2 and w not in skip]
     return tuple(nouns[-1:])
 
