@@ -35,7 +35,7 @@ from assistant.retrieval import Retrieved
 from assistant.selector import Selector
 from index.annotate import article_key
 from index.clauses import sentences
-from index.figures import bound, find_figures, refines
+from index.figures import Figure, bound, find_figures, refines
 from index.store import BulletinIndex
 
 MAX_SENTENCE_CHARS = 120  # a longer sentence is quoted as the clauses around the chosen one
@@ -310,7 +310,7 @@ def precise_figure_first(ev: Evidence, ranked: list[int], analysis: QueryAnalysi
 ABOUT_REFINES = True
 
 
-def significant(f) -> int:
+def significant(f: Figure) -> int:
     """Significant digits of a figure as printed.
 
     >>> significant(find_figures("1500亿元")[0]), significant(find_figures("1548.2亿元")[0]), significant(find_figures("0.64亿元")[0])

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import re
 
-from assistant.features import CJK_RE, STOPWORDS, _question_tokens
+from assistant.features import _HEAD_POS, CJK_RE, STOPWORDS, _question_tokens
 from assistant.query import _question_words_in
 from index.cleaning import fold_width
+from index.figure_table import LIST_JOINERS
 from index.lexicon import Lexicon
 
 # An enumeration's items: clauses of a 「；」-separated list, or pieces of one clause separated by
 # 「、」 or a coordinator (「A、B和C」).
 _SEGMENTS = re.compile("[；;。！？!?]")
 _CLAUSES = re.compile("[，,：:；;。！？!?]")
-_ITEMS = re.compile("[、]|和|及|与")
+_ITEMS = re.compile(f"[{LIST_JOINERS}]")
 # 「新型储能、电子信息等产业」「锦波生物等技术领先企业」: a list closed by 等 and a phrase naming the
 # kind of its items.
 _ETC_RE = re.compile("等([\u4e00-\u9fff]{1,8})")
-_NOUN_POS = frozenset({"n", "vn", "nz", "j", "l", "ng"})
 
 
 def kind_nouns(question: str, head: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -45,7 +45,7 @@ def kind_nouns(question: str, head: tuple[str, ...] = ()) -> tuple[str, ...]:
         return ()
     skip = _question_tokens() | STOPWORDS
     nouns = [w for w, flag in Lexicon.empty().tagged(question[: max(start for start, _end, _kind in asks)])
-             if flag in _NOUN_POS and len(w) >= 2 and w not in skip]
+             if flag in _HEAD_POS and len(w) >= 2 and w not in skip]
     return tuple(nouns[-1:])
 
 

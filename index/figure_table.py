@@ -495,7 +495,7 @@ def figure_rows(text: str, chunk_id: str = "", source: str = "", city: str = "",
 # 「A、B、C指标分别为1、2、3」 gives each item its own figure.
 RESPECTIVELY = True
 _RESPECTIVELY = "分别"
-_LIST_JOINERS = "、和及与"
+LIST_JOINERS = "、和及与"
 
 
 def named_places(text: str) -> list[tuple[str, frozenset[str]]]:
@@ -528,13 +528,13 @@ def _respectively(text: str, rows: list[FigureRow]) -> list[FigureRow]:
     i = 0
     while i < len(out):
         j = i
-        while j + 1 < len(out) and text[out[j].end : out[j + 1].start].strip() in (*_LIST_JOINERS, ""):
+        while j + 1 < len(out) and text[out[j].end : out[j + 1].start].strip() in (*LIST_JOINERS, ""):
             j += 1
         run = out[i : j + 1]
         at = text.rfind(_RESPECTIVELY, 0, run[0].start)
         sentence_start = max(text.rfind(ch, 0, run[0].start) for ch in _SENTENCE_END + "，,：:") + 1
         if len(run) >= 2 and at >= sentence_start and not _tail_has_clause(text[at : run[0].start]):
-            items = [x for x in re.split(f"[{_LIST_JOINERS}]", text[sentence_start:at]) if x]
+            items = [x for x in re.split(f"[{LIST_JOINERS}]", text[sentence_start:at]) if x]
             if len(items) == len(run):
                 out[i : j + 1] = _distributed(run, items, text[at + len(_RESPECTIVELY) : run[0].start])
         i = j + 1
