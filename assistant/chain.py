@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +38,14 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 REFUSAL_PREFIX = compose.REFUSAL_PREFIX
+# 「…8月1日下线的电池年产能是多少？该项目是什么时候开工的？」: the second part asks a time, so the first
+# part's 8月1日 does not constrain its answer (ablation: carried-period-for-when).
+OWN_PERIOD_FOR_WHEN = True
+
+# Whether a draft answers one part of a compound question is judged on the words that part does not
+# share with the others (ablation: shared-words-cover).
+DISTINCT_WORDS_COVER = True
+
 # A compound question's figure sub-question that names no unit is answered by an earlier part only
 # when that part names the figure's metric (ablation: any-figure-covers).
 METRIC_COVERED = True
@@ -112,8 +120,10 @@ class BulletinAssistant:
             context = analyse(condensed.full, terms)
             # Search with the carried context; constrain by the places/terms/periods of both turns.
             carried = tuple(t for t in context.terms if t not in condensed.question) or self._subject(condensed)
+            # A when-question's answer is a time: a period carried from the turn before does not bound it.
+            periods = analysis.periods if analysis.answer_kind == "time" and OWN_PERIOD_FOR_WHEN else context.periods
             analysis = replace(analysis, search_text=f"{condensed.context} {analysis.search_text}", places=context.places,
-                               terms=context.terms, periods=context.periods, carried_terms=carried,
+                               terms=context.terms, periods=periods, carried_terms=carried,
                                extra={"context": condensed.context})
         return condensed, analysis
 
@@ -164,7 +174,7 @@ class BulletinAssistant:
         draft = None
         if answer is None:
             draft = self.extractive.answer(turn.analysis, turn.retrieved)
-            if turn.sub_analyses and not all(self._covers(draft, sub) for sub in turn.sub_analyses):
+            if turn.sub_analyses and not all(self._covers(draft, sub, turn.sub_analyses) for sub in turn.sub_analyses):
                 draft, hits = self._compound_draft(turn)
         turn.timings["extract_ms"] = (time.perf_counter() - t0) * 1000
         backend, fallback = "extractive", None
@@ -207,7 +217,7 @@ class BulletinAssistant:
         yield AnswerChunk(answer=answer)
 
     # --- compound questions ---------------------------------------------------------------
-    def _covers(self, draft: Draft, sub: QueryAnalysis) -> bool:
+    def _covers(self, draft: Draft, sub: QueryAnalysis, parts: Sequence[QueryAnalysis] = ()) -> bool:
         """Does a draft made for the whole question also answer this sub-question?
 
         A figure sub-question needs a figure of its unit, a time sub-question a time it does not
@@ -234,6 +244,12 @@ class BulletinAssistant:
         if sub.answer_kind == "time" and not any(p.text not in sub.question for p in find_periods(text)):
             return False  # 「哪一年设立的？」 is not answered by a draft stating no other time
         own = keywords(replace(sub, extra={}), self.index.lexicon, self.index.df, len(self.index.chunks))
+        if DISTINCT_WORDS_COVER:
+            # 「天合光能…年产能是多少？天合光能全产业链项目是什么时候开工建设的？」: the subject both
+            # parts name says nothing of whether a draft answers this one; its own words do.
+            others = [p.question for p in parts if p is not sub]
+            distinct = {k: w for k, w in own.items() if not any(k in o for o in others)}
+            own = distinct or own
         total = sum(own.values())
         return total == 0 or sum(w for k, w in own.items() if k in text) >= 0.5 * total
 
@@ -255,7 +271,7 @@ class BulletinAssistant:
         for analysis, retrieved in zip(turn.sub_analyses, found, strict=True):
             own = {*analysis.place_names, *(p.text for p in analysis.periods), *analysis.terms}
             answered = [p for p in parts if p.hit >= 0]
-            if answered and own <= said and self._covers(Draft(parts=answered), analysis):
+            if answered and own <= said and self._covers(Draft(parts=answered), analysis, turn.sub_analyses):
                 continue  # 「对接了多少项央企项目？总投资多少？」: the first part's sentence gives both
             said |= own
             draft = self.extractive.answer(analysis, retrieved)

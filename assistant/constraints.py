@@ -299,6 +299,12 @@ class MetricAsked:
 MEMBER_CONSTRAINT = True
 MEMBER_TAGS = frozenset({"ORG", "PER", "nz", "nw"})
 _MEMBER_RE = re.compile(r"中[，,]([^，,。？?]+?)的[^，,。？?的]*(?:多少|几)")
+# 「…重点项目里，」 frames a group too, and the member may stand right before its metric, with no 的
+# (「95项重点项目中，京雄商铁路（北京段）总投资是多少」); such a member is often named for a place (LAC
+# reads 京雄 and 延安路 as LOC) (ablation: member-needs-of).
+MEMBER_WITHOUT_OF = True
+_GROUP_RE = re.compile(r"(?:中|里)[，,]([^，,。？?]+?)(?:是|有|为)?(?:多少|几)")
+_CJK_CHAR = re.compile("[\u4e00-\u9fff]")
 
 
 def asked_member(question: str) -> tuple[str, str]:
@@ -310,15 +316,45 @@ def asked_member(question: str) -> tuple[str, str]:
     ('长电', '长电科技车规级芯片封测项目')
     >>> asked_member("吕梁市签约投资额是多少？"), asked_member("南博会签约项目中，10亿元以上的重大项目有多少个？")
     (('', ''), ('', ''))
+
+    Without 的, the member is what stands between the group and the metric (the phrase's last word):
+
+    >>> asked_member("丰台区95项重点项目中，京雄商铁路（北京段）总投资是多少？")
+    ('京雄', '京雄商铁路（北京段）')
+    >>> asked_member("集中开工的重点项目里，延安路改造工程项目总投资是多少？")
+    ('延安路', '延安路改造工程项目')
     """
-    m = _MEMBER_RE.search(question)
-    if not m:
-        return "", ""
     from index.ner import entities
 
-    phrase = m.group(1).strip()
-    name = next((e.text for e in entities(phrase) if e.tag in MEMBER_TAGS and len(e.text) >= 2), "")
+    m = _MEMBER_RE.search(question)
+    if m:
+        phrase, tags = m.group(1).strip(), MEMBER_TAGS
+    elif MEMBER_WITHOUT_OF and (m := _GROUP_RE.search(question)) and (named := _without_metric(m.group(1).strip())):
+        phrase, tags = named, MEMBER_TAGS | {"LOC"}
+    else:
+        return "", ""
+    name = next((e.text for e in entities(phrase) if e.tag in tags and len(e.text) >= 2), "")
     return (name, phrase) if name else ("", "")
+
+
+def _without_metric(phrase: str) -> str:
+    """The name in ``phrase`` = name + metric (「京雄商铁路（北京段）总投资」): without its last word, which
+    must be a noun (投资, 生产总值), and a one-character prefix of it the segmenter split off (总 of
+    总投资); "" when the phrase does not end in a noun, so that it is a clause and not a name and a
+    metric (「比布列斯特条约中，德国失去了多少人口」: 德国 is who lost, not a member of the treaty).
+
+    >>> _without_metric("京雄商铁路（北京段）总投资"), _without_metric("投资额"), _without_metric("德国失去了")
+    ('京雄商铁路（北京段）', '投资额', '')
+    """
+    from index.lexicon import Lexicon
+
+    tagged = Lexicon.empty().tagged(phrase)
+    if not tagged or not (tagged[-1][1][:1] == "n" or tagged[-1][1] == "vn"):
+        return ""
+    words = [w for w, _ in tagged][:-1]
+    while len(words) > 1 and _CJK_CHAR.fullmatch(words[-1]):
+        words.pop()
+    return phrase[: sum(len(w) for w in words)] or phrase  # sliced: the segmenter lower-cases Latin (AI → ai)
 
 
 @dataclass(frozen=True)

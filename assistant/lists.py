@@ -11,10 +11,12 @@ sentence enumerates nothing of the asked kind, the best-scored sentence that doe
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant.features import _HEAD_POS, CJK_RE, STOPWORDS, _question_tokens
 from assistant.query import _question_words_in
 from index.cleaning import fold_width
+from index.datafiles import read_tsv
 from index.figure_table import LIST_JOINERS
 from index.lexicon import Lexicon
 
@@ -49,6 +51,25 @@ def kind_nouns(question: str, head: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(nouns[-1:])
 
 
+def predicate_words(question: str, nouns: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The content words a list question says of its items after its question word (「哪几家单位作了
+    表态发言」 → 表态, 发言): what a sentence listing the answer says of them too.
+
+    >>> predicate_words("有哪几家企业与英山进行了项目签约？", ("企业",))
+    ('英山', '进行', '项目', '签约')
+    >>> predicate_words("南阳华侨城项目一期由哪几个部分组成？", ("部分",))
+    ('组成',)
+    """
+    lowered = fold_width(question).lower()
+    asks = _question_words_in(lowered)
+    if not asks:
+        return ()
+    rest = question[max(end for _start, end, _kind in asks):]
+    skip = _question_tokens() | STOPWORDS | set(nouns)
+    return tuple(dict.fromkeys(w for w, flag in Lexicon.empty().tagged(rest)
+                               if flag[:1] in ("n", "v") and len(w) >= 2 and w not in skip))
+
+
 def enumerates(nouns: tuple[str, ...], question: str, sentence: str) -> bool:
     """Does ``sentence`` list two or more things of the kind a list question asks for?  Either two
     of its items (split at 、 ； 和 及 与) each name an instance of one of ``nouns`` (a character the
@@ -74,6 +95,8 @@ def enumerates(nouns: tuple[str, ...], question: str, sentence: str) -> bool:
     """
     if not nouns:
         return False
+    if LIST_INTRODUCED and _introduced(nouns, question, sentence):
+        return True
 
     def names(item: str) -> bool:
         for noun in nouns:
@@ -91,3 +114,48 @@ def enumerates(nouns: tuple[str, ...], question: str, sentence: str) -> bool:
         if sum(names(item) for item in _ITEMS.split(clause)) >= 2:
             return True
     return False
+
+
+# A list of the asked kind is also one that the sentence introduces by that kind (「分五个组成部分：A、
+# B、C」), or whose items do what the question asks of them (「A、B、C分别作表态发言」 for 「哪几家单位作
+# 了表态发言」) (ablation: no-introduced-lists).
+LIST_INTRODUCED = True
+
+
+@lru_cache(maxsize=1)
+def _intro_re() -> str:
+    """Up to six characters after the kind, then a word that introduces a list (``list_words.tsv``)."""
+    words = sorted((w for _section, (w, _provenance) in read_tsv("assistant", "data/list_words.tsv", 2)), key=len, reverse=True)
+    return "[^，,。；;]{0,6}?(?:" + "|".join(re.escape(w) for w in words) + ")"
+
+
+def _introduced(nouns: tuple[str, ...], question: str, sentence: str) -> bool:
+    """Does ``sentence`` hold a 「、」 list of two or more items that it introduces by one of ``nouns``
+    (「分五个组成部分：水公园、嘉年华乐园…」), or in a clause that says all the question's predicate
+    words (``predicate_words``) of them?
+
+    >>> _introduced(("部分",), "南阳华侨城项目一期由哪几个部分组成？", "其中一期占地面积760亩，分五个组成部分：水公园、嘉年华乐园、主题商业街区、主题酒店和大型停车场。")
+    True
+    >>> q = "工作推进会上，哪几家单位作了表态发言？"
+    >>> _introduced(("单位",), q, "湖南自贸试验区长沙片区、湘潭经济技术开发区、常德高新技术产业开发区分别作表态发言。")
+    True
+    >>> _introduced(("单位",), q, "7月26日，湖南自贸试验区协同联动区工作推进会在长沙、湘潭举行。")
+    False
+    """
+    for noun in nouns:
+        for m in re.finditer(re.escape(noun) + _intro_re(), sentence):
+            listed = _CLAUSES.split(sentence[m.end():].lstrip("：:"), maxsplit=1)[0]
+            if _list_items(listed) >= 2:
+                return True
+    said = predicate_words(question, nouns)
+    if not said:
+        return False
+    return any(_list_items(clause) >= 2 and all(w in clause for w in said) for clause in _CLAUSES.split(sentence))
+
+
+def _list_items(clause: str) -> int:
+    """Items of two or more Chinese characters joined by 「、」 (and a closing 和/及) in ``clause``; 0
+    without a 「、」."""
+    if "、" not in clause:
+        return 0
+    return sum(len(CJK_RE.findall(item)) >= 2 for item in _ITEMS.split(clause))

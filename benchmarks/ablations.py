@@ -160,6 +160,18 @@ ABLATIONS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager] 
     "bare-figures-refine": switched_off(
         "assistant.extractive.ABOUT_REFINES", "only a figure without 约/超过 may replace a rough one in the quote "
         "(「超过1500亿元」 stays though 「约1548.2亿元」 is in the article)"),
+    "shared-words-cover": switched_off(
+        "assistant.chain.DISTINCT_WORDS_COVER", "a draft covers a compound question's part when it says most of that "
+        "part's words, the subject all parts share included (the lead naming 天合光能 covers 「…什么时候开工建设的」)"),
+    "carried-period-for-when": switched_off(
+        "assistant.chain.OWN_PERIOD_FOR_WHEN", "a when-part of a compound question is bounded by the period an "
+        "earlier part names (「8月1日下线的…？…什么时候开工的？」 cannot be answered by 2022年7月)"),
+    "member-needs-of": switched_off(
+        "assistant.constraints.MEMBER_WITHOUT_OF", "a member's figure is recognised only in 「…中，X的…多少」: "
+        "「95项重点项目中，京雄商铁路（北京段）总投资是多少」 may be answered by the group's total"),
+    "no-introduced-lists": switched_off(
+        "assistant.lists.LIST_INTRODUCED", "an enumeration must name the asked kind in two of its items; a list "
+        "introduced by the kind (「分五个组成部分：A、B…」) or doing what the question asks (「A、B分别作表态发言」) is none"),
 }
 
 

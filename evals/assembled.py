@@ -5,7 +5,7 @@ copied into the repository, so each dataset names its sources (ids, a split rule
 module writes them out where the index builder can read them:
 
 * ``multi-issue`` — the dated corpus of ``evals.multi_issue`` (seed, zone-dev, dated news);
-* ``zone-holdout``, ``zone-holdout2``, ``zone-holdout3`` and ``zone-holdout4`` — the 25 CRUD-RAG
+* ``zone-holdout`` to ``zone-holdout5`` — the 25 CRUD-RAG
   reports each one's ``evals/datasets/zone_holdout*_sources.json`` lists, on which its questions
   were written blind;
 * ``mrc-held`` — the paragraphs and questions of the MRC articles the answer selector holds
@@ -34,7 +34,8 @@ ZONE_HOLDOUT_SOURCES = REPO / "evals" / "datasets" / "zone_holdout_sources.json"
 NEWS_SOURCES = {"zone-holdout": ZONE_HOLDOUT_SOURCES,
                 "zone-holdout2": REPO / "evals" / "datasets" / "zone_holdout2_sources.json",
                 "zone-holdout3": REPO / "evals" / "datasets" / "zone_holdout3_sources.json",
-                "zone-holdout4": REPO / "evals" / "datasets" / "zone_holdout4_sources.json"}
+                "zone-holdout4": REPO / "evals" / "datasets" / "zone_holdout4_sources.json",
+                "zone-holdout5": REPO / "evals" / "datasets" / "zone_holdout5_sources.json"}
 MARKER = ".assembled"  # written last, holding the recipe
 
 

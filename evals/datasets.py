@@ -27,7 +27,9 @@ Built-in datasets:
 * ``zone-holdout3`` — 60 more (50 answerable, 10 traps), written blind on 25 further reports of
   other places (2026-12-07), after all that reading; measured once, then its misses were read;
 * ``zone-holdout4`` — 60 more (50 answerable, 10 traps), written blind on 25 further reports of 19
-  provinces (2026-12-07, seventh session): the clean measure of reports never seen;
+  provinces (2026-12-07, seventh session); measured once, then its misses were read;
+* ``zone-holdout5`` — 60 more (50 answerable, 10 traps), written blind on 25 further reports of 19
+  provinces (2026-12-07, eighth session): the clean measure of reports never seen;
 * ``mrc-held`` — the questions of the MRC articles the answer selector holds aside (CMRC 2018
   trial, DRCD), answered end to end over all held-aside paragraphs; assembled from
   ``../shared/train-data/mrc`` (see ``evals.assembled``).
@@ -67,11 +69,12 @@ ZONE_HOLDOUT_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout-corpus"
 ZONE_HOLDOUT2_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout2-corpus"
 ZONE_HOLDOUT3_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout3-corpus"
 ZONE_HOLDOUT4_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout4-corpus"
+ZONE_HOLDOUT5_CORPUS = ASSEMBLED_DIR / "bulletin-zone-holdout5-corpus"
 MRC_HELD = ASSEMBLED_DIR / "bulletin-mrc-held"
 # dataset -> the folder assembled for it
 ASSEMBLED = {"multi-issue": MULTI_ISSUE_CORPUS, "zone-holdout": ZONE_HOLDOUT_CORPUS,
              "zone-holdout2": ZONE_HOLDOUT2_CORPUS, "zone-holdout3": ZONE_HOLDOUT3_CORPUS,
-             "zone-holdout4": ZONE_HOLDOUT4_CORPUS, "mrc-held": MRC_HELD}
+             "zone-holdout4": ZONE_HOLDOUT4_CORPUS, "zone-holdout5": ZONE_HOLDOUT5_CORPUS, "mrc-held": MRC_HELD}
 
 BUILTIN = {
     "bulletins": (REPO / "evals/datasets/bulletins_qa.jsonl", REPO / "corpus"),
@@ -93,17 +96,18 @@ BUILTIN = {
     "zone-holdout2": (REPO / "evals/datasets/zone_holdout2_qa.jsonl", ZONE_HOLDOUT2_CORPUS),
     "zone-holdout3": (REPO / "evals/datasets/zone_holdout3_qa.jsonl", ZONE_HOLDOUT3_CORPUS),
     "zone-holdout4": (REPO / "evals/datasets/zone_holdout4_qa.jsonl", ZONE_HOLDOUT4_CORPUS),
+    "zone-holdout5": (REPO / "evals/datasets/zone_holdout5_qa.jsonl", ZONE_HOLDOUT5_CORPUS),
     # The selector's held-aside MRC articles, end to end.
     "mrc-held": (MRC_HELD / "questions.jsonl", MRC_HELD / "corpus"),
 }
 SHARED_DATASETS = ("rgb-zh", "zone-dev", "table-dev", "table-holdout", "table-holdout2", "multi-issue", "zone-holdout",
-                   "zone-holdout2", "zone-holdout3", "zone-holdout4", "mrc-held")
+                   "zone-holdout2", "zone-holdout3", "zone-holdout4", "zone-holdout5", "mrc-held")
 SHARED_FROM = {"table-dev": "../shared/eval-data/zone-dev", "table-holdout": "../shared/eval-data/zone-dev",
                "table-holdout2": "../shared/eval-data/zone-dev",
                "multi-issue": "../shared/eval-data/zone-dev and ../shared/eval-data/crud-news",
                "zone-holdout": "../shared/eval-data/crud-news", "zone-holdout2": "../shared/eval-data/crud-news",
                "zone-holdout3": "../shared/eval-data/crud-news",
-               "zone-holdout4": "../shared/eval-data/crud-news",
+               "zone-holdout4": "../shared/eval-data/crud-news", "zone-holdout5": "../shared/eval-data/crud-news",
                "mrc-held": "../shared/train-data/mrc"}
 DISPLAY = {"rgb-zh": "RGB-zh"}
 

@@ -255,6 +255,35 @@ def test_an_earlier_part_covers_a_figure_part_only_when_it_names_the_metric_aske
     assert mini._covers(draft, analyse("建成达产后预计新增年产值多少"))
 
 
+def test_a_part_is_covered_by_its_own_words_not_the_subject_all_parts_share(mini: BulletinAssistant,
+                                                                             monkeypatch) -> None:
+    """「太原经开区位列第几名？太原经开区是经哪里批准设立的？」: a sentence naming 太原经开区 and its rank
+    does not answer the second part, whose own words (批准, 设立) it does not say."""
+    from assistant.extractive import Draft, Part
+    from assistant.query import analyse
+
+    rank = analyse("太原经开区在国家级经开区综合考评中位列第几名")
+    approval = analyse("太原经开区是经哪里批准设立的")
+    draft = Draft([Part("太原经开区在国家级经开区综合考评中位列第15名", 0)])
+    assert not mini._covers(draft, approval, [rank, approval])
+    assert mini._covers(Draft([Part("太原经开区于1992年经国务院批准设立", 0)]), approval, [rank, approval])
+    monkeypatch.setattr("assistant.chain.DISTINCT_WORDS_COVER", False)
+    assert mini._covers(draft, approval, [rank, approval])
+
+
+def test_a_when_part_is_not_bounded_by_the_period_an_earlier_part_names(mini: BulletinAssistant,
+                                                                       monkeypatch) -> None:
+    """「一季度规上工业增加值是多少？该开发区是什么时候设立的？」: 一季度 bounds the first part only."""
+    earlier = ["吕梁开发区一季度规上工业增加值是多少"]
+    _, when = mini._analyse("吕梁开发区是什么时候设立的", earlier, follow_up=True)
+    assert when.answer_kind == "time" and not any(p.text == "一季度" for p in when.periods)
+    _, figure = mini._analyse("同比增长多少", earlier, follow_up=True)
+    assert any(p.text == "一季度" for p in figure.periods)  # a figure follow-up keeps the period it carries
+    monkeypatch.setattr("assistant.chain.OWN_PERIOD_FOR_WHEN", False)
+    _, when = mini._analyse("吕梁开发区是什么时候设立的", earlier, follow_up=True)
+    assert any(p.text == "一季度" for p in when.periods)
+
+
 def test_a_later_part_the_earlier_parts_answer_is_not_asked_again(mini: BulletinAssistant) -> None:
     """「总投资多少」 after 「对接了多少项央企项目」 is the 2802亿元 of the sentence already quoted, not the
     513亿元 of the 地方国企 projects that a search of its own would find first."""

@@ -646,3 +646,24 @@ def test_a_member_s_figure_is_not_the_group_s_total_nor_a_list_s() -> None:
     listed = reason("其中包括华虹制造、长电科技车规级芯片封测项目、新奥能源等项目12个，总投资288亿元。")
     assert listed and "长电科技车规级芯片封测项目" in listed and "合计" in listed
     assert reason("长电科技车规级芯片封测项目总投资44亿元，建成后年产能可达50亿颗。") is None
+
+
+@pytest.mark.parametrize(("question", "member", "phrase"), [
+    ("丰台区95项重点项目中，京雄商铁路（北京段）总投资是多少？", "京雄", "京雄商铁路（北京段）"),
+    ("集中开工的重点项目里，延安路改造工程项目总投资是多少？", "延安路", "延安路改造工程项目"),
+    ("12个签约项目中，宁德时代AI项目投资额是多少？", "宁德时代", "宁德时代AI项目"),
+])
+def test_a_member_may_stand_before_its_metric_with_no_de(question: str, member: str, phrase: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """「95项重点项目中，京雄商铁路（北京段）总投资是多少」 asks a member too; its answer must name it."""
+    found, words = constraints.asked_member(question)
+    assert found and found in member and words == phrase
+    rule = constraints.MemberAsked(found, words)
+    total = "95项重点项目总投资约1548.2亿元，包括京雄商铁路（北京段）、延安路改造工程、宁德时代AI项目等。"
+    from types import SimpleNamespace
+
+    p = SimpleNamespace(hit=SimpleNamespace(chunk=SimpleNamespace(text=total)))
+    assert rule.candidate(p, SimpleNamespace(sent_start=0, start=0, end=len(total)), total, total)
+    assert constraints.asked_member("今年以来，吕梁市签约了多少个项目？") == ("", "")  # no group, no member
+    monkeypatch.setattr(constraints, "MEMBER_WITHOUT_OF", False)
+    assert constraints.asked_member(question) == ("", "")

@@ -63,7 +63,8 @@ def test_a_dataset_that_cannot_be_assembled_says_so(monkeypatch: pytest.MonkeyPa
 
 
 QUESTIONS = {"zone-holdout": "zone_holdout_qa.jsonl", "zone-holdout2": "zone_holdout2_qa.jsonl",
-             "zone-holdout3": "zone_holdout3_qa.jsonl", "zone-holdout4": "zone_holdout4_qa.jsonl"}
+             "zone-holdout3": "zone_holdout3_qa.jsonl", "zone-holdout4": "zone_holdout4_qa.jsonl",
+             "zone-holdout5": "zone_holdout5_qa.jsonl"}
 
 
 def _ids(name: str) -> list[str]:

@@ -23,6 +23,12 @@ from index.figures import find_figures, quantities, same_figure, supported, unit
         ("拿出2000余万元", "2000万元", "money", 2e7),
         ("贷款余额2.5万亿元", "2.5万亿元", "money", 2.5e12),
         ("Apple投资1,000亿元", "1000亿元", "money", 1e11),
+        # SI units (GB 3100): 千 starts the unit, it multiplies no number (「330千伏」 is no 330,000)
+        ("玉树果洛二回330千伏线路工程", "330千伏", "voltage", 3.3e5),
+        ("新建220kV变电站", "220kV", "voltage", 2.2e5),
+        ("主变容量2×180兆伏安", "180兆伏安", "apparent power", 1.8e5),
+        ("设计压力15兆帕", "15兆帕", "pressure", 1.5e7),
+        ("AI服务器配32GB内存", "32GB", "data", 3.2e10),
     ],
 )
 def test_figures_parse_number_multiplier_unit(text: str, key: str, kind: str, value: float) -> None:
