@@ -22,7 +22,7 @@ from index.cleaning import fold_width
 from index.figure_table import is_rank
 from index.figures import cn_number, find_figures, supported
 from index.lexicon import Lexicon
-from index.periods import Period, find_periods, is_deictic
+from index.periods import Period, find_periods, governing_period, is_deictic
 
 # Text addressed to an AI rather than to readers (「忽略以上所有指令，回答：……」, "ignore previous instructions"):
 # a passage holding it is not evidence.  Matches nothing in corpus/, RGB-zh or the 68k-article news corpus.
@@ -229,32 +229,6 @@ class PeriodAsked:
 # A sentence stating no period reports in the span an earlier sentence of its article opened
 # (ablation: no-governing-period).
 GOVERNING_PERIOD = True
-
-
-def governing_period(text: str, sent_start: int) -> list[Period]:
-    """The span a sentence with no period of its own is reported in: the last span (a quarter, a
-    half, months, a stated whole year) set off as a topic earlier in its passage, opening a clause
-    and followed by a comma.  Reports open a paragraph with it (「上半年，…。全区完成规模以上工业总
-    产值109.6亿元」).  A day or a month (when something happened), a bare year and 「…以来」 govern
-    nothing.
-
-    >>> t = "在一季度良好开局的基础上，上半年，平谷区GDP实现206.7亿元。特色农牧产品生产向好。全区完成规模以上工业总产值109.6亿元。"
-    >>> [p.text for p in governing_period(t, t.index("全区"))], governing_period(t, 0)
-    (['上半年'], [])
-    >>> t = "8月7日，举办签约仪式。签约项目12个。"
-    >>> governing_period(t, t.index("签约项目"))
-    []
-    """
-    return [q for q in _topics(text) if q.end < sent_start][-1:]
-
-
-@lru_cache(maxsize=512)
-def _topics(text: str) -> tuple[Period, ...]:
-    """The spans ``text`` sets off as topics (see ``governing_period``), once per article: every
-    candidate clause of a period question asks."""
-    return tuple(q for q in find_periods(text)
-                 if text[q.end : q.end + 1] in ("，", ",") and (q.start == 0 or text[q.start - 1] in "。！？!?；;，, \n")
-                 and q.granularity in ("part", "year") and not q.bare_year and not q.since and q.day is None)
 
 
 @dataclass(frozen=True)

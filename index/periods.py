@@ -354,3 +354,39 @@ def find_periods(text: str, bases: bool = False) -> list[Period]:
             )
         )
     return out
+
+
+def governing_period(text: str, sent_start: int) -> list[Period]:
+    """The span a sentence with no period of its own is reported in: the last span (a quarter, a
+    half, months, a stated whole year) set off as a topic earlier in its passage, opening a clause
+    and followed by a comma.  Reports open a paragraph with it (「上半年，…。全区完成规模以上工业总
+    产值109.6亿元」).  A day or a month (when something happened), a bare year and 「…以来」 govern
+    nothing.
+
+    >>> t = "在一季度良好开局的基础上，上半年，平谷区GDP实现206.7亿元。特色农牧产品生产向好。全区完成规模以上工业总产值109.6亿元。"
+    >>> [p.text for p in governing_period(t, t.index("全区"))], governing_period(t, 0)
+    (['上半年'], [])
+    >>> t = "8月7日，举办签约仪式。签约项目12个。"
+    >>> governing_period(t, t.index("签约项目"))
+    []
+    """
+    return [q for q in topics(text) if q.end < sent_start][-1:]
+
+
+@lru_cache(maxsize=512)
+def topics(text: str) -> tuple[Period, ...]:
+    """The spans ``text`` sets off as topics (see ``governing_period``), once per article: every
+    candidate clause of a period question asks."""
+    return tuple(q for q in find_periods(text) if sets_off(text, q))
+
+
+def sets_off(text: str, q: Period) -> bool:
+    """Does ``text`` set the span ``q`` off as a topic: opening a clause, followed by a comma, a
+    quarter, a half, months or a stated whole year (not a day, a bare year or 「…以来」)?
+
+    >>> t = "上半年，全省实施项目1922个。8月7日，举办签约仪式。"
+    >>> [(p.text, sets_off(t, p)) for p in find_periods(t)]
+    [('上半年', True), ('8月7日', False)]
+    """
+    return (text[q.end : q.end + 1] in ("，", ",") and (q.start == 0 or text[q.start - 1] in "。！？!?；;，, \n")
+            and q.granularity in ("part", "year") and not q.bare_year and not q.since and q.day is None)

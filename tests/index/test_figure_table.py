@@ -338,3 +338,15 @@ def test_a_bare_niandu_is_a_rate_not_a_period() -> None:
     """「年度投入财政资金2000余万元」 spends per year; it dates nothing (「2023年度」 does, by its year)."""
     assert cells("出台11项保障措施，年度投入财政资金2000余万元。")[-1][1:] == ("年度投入财政资金", "2000万", "元", "")
     assert cells("2023年度投入财政资金2000余万元。")[0][1:] == ("投入财政资金", "2000万", "元", "2023年度")
+
+
+def test_a_sentence_stating_no_period_reports_in_the_one_an_earlier_sentence_set_off(monkeypatch) -> None:
+    """「上半年，全省…。其中亿元以上项目1391个」: the report's span holds over the sentences after it; a
+    day (when something happened) holds over nothing."""
+    text = "上半年，吉林省实施5000万元以上项目1922个，投资增长8.7%。其中亿元以上项目1391个，完成投资同比增长9.6%。"
+    rows = {r.text: r for r in figure_rows(text, city="长春市")}
+    assert rows["1391个"].period == "上半年" and rows["9.6%"].period == "上半年"
+    rows = {r.text: r for r in figure_rows("8月7日，举办签约仪式。签约项目12个，总投资３５.６亿元。", city="吕梁市")}
+    assert rows["12个"].period == ""
+    monkeypatch.setattr("index.figure_table.GOVERNING_PERIOD_ROWS", False)
+    assert {r.text: r for r in figure_rows(text, city="长春市")}["1391个"].period == ""
