@@ -18,7 +18,7 @@ from assistant.candidates import Candidate, Passage
 from assistant.features import _place_ok, _unit_matches, edition_asked, metric_modifiers, names_in
 from assistant.query import AskedPlace, QueryAnalysis, question_words, word_section
 from index.clauses import sentences
-from index.cleaning import fold_width
+from index.cleaning import fold_width, is_cjk
 from index.figure_table import is_rank
 from index.figures import cn_number, find_figures, supported
 from index.lexicon import Lexicon
@@ -278,7 +278,6 @@ _MEMBER_RE = re.compile(r"中[，,]([^，,。？?]+?)的[^，,。？?的]*(?:多
 # reads 京雄 and 延安路 as LOC) (ablation: member-needs-of).
 MEMBER_WITHOUT_OF = True
 _GROUP_RE = re.compile(r"(?:中|里)[，,]([^，,。？?]+?)(?:是|有|为)?(?:多少|几)")
-_CJK_CHAR = re.compile("[\u4e00-\u9fff]")
 
 
 def asked_member(question: str) -> tuple[str, str]:
@@ -320,13 +319,11 @@ def _without_metric(phrase: str) -> str:
     >>> _without_metric("京雄商铁路（北京段）总投资"), _without_metric("投资额"), _without_metric("德国失去了")
     ('京雄商铁路（北京段）', '投资额', '')
     """
-    from index.lexicon import Lexicon
-
     tagged = Lexicon.empty().tagged(phrase)
     if not tagged or not (tagged[-1][1][:1] == "n" or tagged[-1][1] == "vn"):
         return ""
     words = [w for w, _ in tagged][:-1]
-    while len(words) > 1 and _CJK_CHAR.fullmatch(words[-1]):
+    while len(words) > 1 and len(words[-1]) == 1 and is_cjk(words[-1]):
         words.pop()
     return phrase[: sum(len(w) for w in words)] or phrase  # sliced: the segmenter lower-cases Latin (AI → ai)
 
